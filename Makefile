@@ -1,0 +1,40 @@
+# The two commands a new user needs: `make run` and `make test`. Both set up what is missing.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+MODEL := models/admissions.tar.gz
+SPACY_MODEL := models/spacy/en_lookup
+TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml)
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
+export PYTHONWARNINGS ?= ignore::DeprecationWarning
+
+.PHONY: setup train run shell test clean
+
+setup: $(VENV)/.installed $(SPACY_MODEL)/meta.json
+
+$(VENV)/.installed: requirements.lock scripts/setup.sh
+	@scripts/setup.sh
+
+$(SPACY_MODEL)/meta.json: $(VENV)/.installed scripts/build_spacy_model.py
+	$(PY) scripts/build_spacy_model.py $(SPACY_MODEL)
+
+train: $(MODEL)
+
+# Retrained only when the data, domain or config changed; knowledge/ never needs it.
+$(MODEL): $(TRAINING_INPUTS) $(SPACY_MODEL)/meta.json
+	$(RASA) train --fixed-model-name admissions --out models --quiet
+
+run: setup train
+	@scripts/run.sh
+
+shell: setup train
+	@scripts/run.sh shell
+
+test: setup train
+	$(PY) -m pytest
+
+clean:
+	rm -rf models runtime results .pytest_cache

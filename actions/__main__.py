@@ -1,0 +1,33 @@
+"""`python -m actions`: validate the knowledge base, then start the action server.
+
+Starting through here (rather than `rasa run actions`) means a broken knowledge file stops
+the server at once with `file: entry: field: reason`, instead of failing on a visitor's
+first question.
+"""
+from __future__ import annotations
+
+import sys
+
+from rasa_sdk.__main__ import main_from_args
+from rasa_sdk.endpoint import create_argument_parser
+
+from actions import knowledge, language
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = create_argument_parser()
+    parser.set_defaults(actions="actions")
+    args = parser.parse_args(argv)
+    try:
+        kb = knowledge.current()
+    except knowledge.KnowledgeError as error:
+        print(f"Cannot start the action server: {error}", file=sys.stderr)
+        return 2
+    language.current()  # build the matchers now, not on the first visitor's message
+    print(f"Knowledge base: {len(kb.programs)} programs, {len(kb.campuses)} campuses ({knowledge.knowledge_dir()})")
+    main_from_args(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""What the visitor is asking about: this turn's mentions first, then the conversation's."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+from rasa_sdk import Tracker
+
+from actions.knowledge import KnowledgeBase
+from actions.knowledge.model import Campus, Program, Term, UnknownTopic
+from actions.language import CAMPUS, PROGRAM, TERM, UNKNOWN_TOPIC, KnowledgeMatcher
+
+PROGRAM_SLOT = "program"
+TOPIC_SLOT = "last_topic"
+
+
+@dataclass(frozen=True)
+class Context:
+    mentioned_programs: Tuple[Program, ...]
+    remembered_program: Optional[Program]
+    all_programs: Tuple[Program, ...]
+    asks_about_all: bool
+    campuses: Tuple[Campus, ...]
+    unknown_places: Tuple[str, ...]
+    terms: Tuple[Term, ...]
+    unknown_topics: Tuple[UnknownTopic, ...]
+    previous_topic: Optional[str]
+
+    @property
+    def programs(self) -> Tuple[Program, ...]:
+        """Programs the question is about: named now, else the one discussed, else all."""
+        if self.mentioned_programs:
+            return self.mentioned_programs
+        if self.remembered_program and not self.asks_about_all:
+            return (self.remembered_program,)
+        return self.all_programs
+
+
+def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher) -> Context:
+    message: Dict[str, Any] = tracker.latest_message or {}
+    text = message.get("text") or ""
+    mentions = matcher.find(text) if not text.startswith("/") else []
+    found: Dict[str, List[str]] = {kind: [m.id for m in mentions if m.kind == kind] for kind in (PROGRAM, CAMPUS, TERM, UNKNOWN_TOPIC)}
+    unknown_places: List[str] = []
+    # Rasa's entities catch what the matcher cannot know: payload ids and unknown places.
+    for entity in message.get("entities") or []:
+        kind, value = entity.get("entity"), str(entity.get("value") or "")
+        if kind not in (PROGRAM, CAMPUS) or not value.strip():
+            continue
+        resolved = matcher.resolve(kind, value)
+        if resolved:
+            found[kind].append(resolved)
+        elif kind == CAMPUS:
+            unknown_places.append(value.strip().title())
+
+    remembered = tracker.get_slot(PROGRAM_SLOT)
+    return Context(
+        mentioned_programs=_unique(kb.program(i) for i in found[PROGRAM]),
+        remembered_program=kb.program(remembered) if remembered else None,
+        all_programs=kb.programs,
+        asks_about_all=matcher.asks_about_all(text),
+        campuses=_unique(kb.campus(i) for i in found[CAMPUS]),
+        unknown_places=tuple(dict.fromkeys(unknown_places)),
+        terms=_unique(kb.term(i) for i in found[TERM]),
+        unknown_topics=_unique(kb.unknown_topic(i) for i in found[UNKNOWN_TOPIC]),
+        previous_topic=tracker.get_slot(TOPIC_SLOT),
+    )
+
+
+def _unique(items) -> tuple:
+    """Drop Nones and repeats, keep the order the visitor used."""
+    seen: Dict[str, Any] = {}
+    for item in items:
+        if item is not None and item.id not in seen:
+            seen[item.id] = item
+    return tuple(seen.values())

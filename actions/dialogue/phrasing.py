@@ -1,0 +1,63 @@
+"""Turn lists of facts into phrases that fit into the domain's response templates.
+
+Only joining and ordering lives here; every sentence is worded in domain.yml and every
+fact comes from the knowledge base.
+"""
+from __future__ import annotations
+
+from itertools import groupby
+from typing import List, Sequence
+
+from actions.knowledge import KnowledgeBase, Offering
+from actions.knowledge.model import Program
+
+
+def join(items: Sequence[str], conjunction: str = "and") -> str:
+    """`a`, `a and b`, `a, b and c`; `;` between items that contain commas themselves."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    separator = "; " if any("," in item for item in items) else ", "
+    last = f"{separator.strip()} {conjunction} " if separator == "; " else f" {conjunction} "
+    return separator.join(items[:-1]) + last + items[-1]
+
+
+def modes(kb: KnowledgeBase, offering: Offering) -> str:
+    return join([kb.mode_label(m) for m in offering.modes], "or")
+
+
+def in_person(kb: KnowledgeBase, program: Program) -> str:
+    """'hybrid or on campus at Augusta, GA' (campuses with the same modes grouped)."""
+    offerings = [o for o in kb.offerings(program) if not o.online]
+    groups: List[str] = []
+    for _, group in groupby(offerings, key=lambda o: o.modes):
+        group = list(group)
+        groups.append(f"{modes(kb, group[0])} at {join([o.campus.label for o in group], 'or')}")
+    return join(groups, "or")
+
+
+def where(kb: KnowledgeBase, program: Program) -> str:
+    """Every way to take the program, in person first, online last."""
+    online = kb.online_campus(program)
+    parts = [in_person(kb, program)] if program.delivery else []
+    if online:
+        parts.append(f"{kb.mode_label('online')} through our {online.label} campus")
+    return join(parts, "or")
+
+
+def offers_at(kb: KnowledgeBase, offerings: Sequence[Offering]) -> str:
+    """'Medical Billing and Coding (on campus or online)' for the programs at one campus."""
+    phrases = []
+    for program_id, group in groupby(offerings, key=lambda o: o.program.id):
+        group = list(group)
+        labels = [kb.mode_label(m) for o in group for m in o.modes]
+        phrases.append(f"{group[0].program.name} ({join(labels, 'or')})")
+    return join(phrases)
+
+
+def program_names(kb: KnowledgeBase) -> str:
+    return join([p.name for p in kb.programs])
+
+
+def campus_labels(kb: KnowledgeBase) -> str:
+    return join([c.label for c in kb.campuses])

@@ -1,0 +1,117 @@
+"""Find programs, campuses, terms and unknown topics in a visitor's raw text.
+
+The patterns come from the knowledge base's names and aliases, so a new alias, campus or
+program is recognised as soon as the action server restarts: no retraining. Exact matches
+use spaCy's PhraseMatcher on lower-cased tokens; misspellings ("medcal biling") fall back
+to a fuzzy comparison of token windows against multi-letter aliases.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import spacy
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from actions.knowledge import KnowledgeBase
+
+PROGRAM = "program"
+CAMPUS = "campus"
+TERM = "term"
+UNKNOWN_TOPIC = "unknown_topic"
+KINDS = (PROGRAM, CAMPUS, TERM, UNKNOWN_TOPIC)
+
+# Long messages are legal input but nobody names a program after the first few sentences;
+# bounding the text keeps matching cost flat whatever a visitor pastes.
+MAX_CHARS = 600
+FUZZY_MIN_LENGTH = 5
+FUZZY_THRESHOLD = 0.84
+# Words that ask about every program at once ("how long are the programs?").
+ALL_PROGRAMS_CUES = frozenset({"programs", "both", "each", "courses", "them", "they", "either", "two"})
+
+
+@dataclass(frozen=True)
+class Mention:
+    kind: str
+    id: str
+    text: str
+    start: int  # token index, to keep mentions in the order the visitor wrote them
+
+
+class KnowledgeMatcher:
+    def __init__(self, kb: KnowledgeBase, nlp: Optional[Language] = None) -> None:
+        self._nlp = nlp or spacy.blank("en")
+        self._exact = PhraseMatcher(self._nlp.vocab, attr="LOWER")
+        self._aliases: Dict[str, List[Tuple[str, str]]] = {kind: [] for kind in KINDS}
+        for kind, identifier, names in _names(kb):
+            patterns = [self._nlp.make_doc(name) for name in names]
+            self._exact.add(f"{kind}:{identifier}", patterns)
+            self._aliases[kind].extend((name.lower(), identifier) for name in names)
+
+    def find(self, text: str) -> List[Mention]:
+        """All mentions in `text`, longest match first where two overlap, in text order."""
+        doc = self._nlp.make_doc(text[:MAX_CHARS])
+        by_kind: Dict[str, List[Span]] = {kind: [] for kind in KINDS}
+        for match_id, start, end in self._exact(doc):
+            kind, identifier = self._nlp.vocab.strings[match_id].split(":", 1)
+            by_kind[kind].append(Span(doc, start, end, label=identifier))
+        mentions: List[Mention] = []
+        for kind, spans in by_kind.items():
+            spans = filter_spans(spans + self._fuzzy(doc, kind, spans))
+            mentions.extend(Mention(kind, s.label_, s.text, s.start) for s in spans)
+        return sorted(mentions, key=lambda m: m.start)
+
+    def resolve(self, kind: str, value: str) -> Optional[str]:
+        """Map a value Rasa extracted (or a payload id) to a knowledge-base id."""
+        wanted = " ".join(value.lower().split())
+        ids = {identifier for _, identifier in self._aliases[kind]}
+        if wanted.replace(" ", "_") in ids:
+            return wanted.replace(" ", "_")
+        best = max(
+            ((_similarity(wanted, alias), identifier) for alias, identifier in self._aliases[kind]),
+            default=(0.0, None),
+        )
+        return best[1] if best[0] >= FUZZY_THRESHOLD else None
+
+    def asks_about_all(self, text: str) -> bool:
+        return any(t.lower_ in ALL_PROGRAMS_CUES for t in self._nlp.make_doc(text[:MAX_CHARS]))
+
+    def _fuzzy(self, doc: Doc, kind: str, exact: Sequence[Span]) -> List[Span]:
+        taken = {i for span in exact for i in range(span.start, span.end)}
+        found: List[Span] = []
+        for alias, identifier in self._aliases[kind]:
+            if len(alias) < FUZZY_MIN_LENGTH:
+                continue
+            width = len(alias.split())
+            for start in range(0, len(doc) - width + 1):
+                if taken.intersection(range(start, start + width)):
+                    continue
+                window = doc[start : start + width]
+                if _similarity(window.text.lower(), alias) >= FUZZY_THRESHOLD:
+                    found.append(Span(doc, start, start + width, label=identifier))
+        return found
+
+
+def _similarity(candidate: str, alias: str) -> float:
+    """0..1 closeness; typos rarely hit the first letter, so a different one rules it out."""
+    if not candidate or candidate[0] != alias[0] or abs(len(candidate) - len(alias)) > 3:
+        return 0.0
+    matcher = SequenceMatcher(None, candidate, alias)
+    if matcher.quick_ratio() < FUZZY_THRESHOLD:
+        return 0.0
+    return matcher.ratio()
+
+
+def _names(kb: KnowledgeBase) -> Iterable[Tuple[str, str, List[str]]]:
+    for program in kb.programs:
+        yield PROGRAM, program.id, [program.name, *program.aliases]
+    for campus in kb.campuses:
+        yield CAMPUS, campus.id, [campus.city, campus.label, *campus.aliases]
+    for term in kb.terms:
+        yield TERM, term.id, [term.name, *term.aliases]
+    for topic in kb.unknown_topics:
+        yield UNKNOWN_TOPIC, topic.id, [topic.name, *topic.aliases]

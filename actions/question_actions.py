@@ -1,0 +1,59 @@
+"""Rasa actions that answer visitors' questions from the knowledge base.
+
+One action per kind of question keeps stories readable (`ask_duration` ->
+`action_answer_duration`). The actions are made from the answer handlers' registry, so a
+new handler is a new action and nothing is listed twice.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Dict, List, Optional, Type
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import knowledge, language
+from actions.dialogue import answers, suggestions
+from actions.dialogue.context import PROGRAM_SLOT, TOPIC_SLOT, read_context
+from actions.knowledge import KnowledgeBase
+from actions.language import KnowledgeMatcher
+
+
+class AnswerAction(Action, ABC):
+    @property
+    @abstractmethod
+    def topic(self) -> str:
+        """The answer handler this action runs (a key of `answers.HANDLERS`)."""
+
+    def __init__(self, kb: Optional[KnowledgeBase] = None, matcher: Optional[KnowledgeMatcher] = None) -> None:
+        # Injected in tests; the running server uses the knowledge base loaded at start-up.
+        self._kb = kb
+        self._matcher = matcher
+
+    def name(self) -> str:
+        return f"action_answer_{self.topic}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        kb = self._kb or knowledge.current()
+        matcher = self._matcher or (language.current() if self._kb is None else KnowledgeMatcher(kb))
+        result = answers.answer(self.topic, kb, read_context(tracker, kb, matcher))
+        for index, utterance in enumerate(result.utterances):
+            last = index == len(result.utterances) - 1
+            buttons = suggestions.next_steps(result.topic) if last else []
+            dispatcher.utter_message(response=utterance.response, buttons=buttons, **utterance.values)
+        events: List[EventType] = [SlotSet(TOPIC_SLOT, result.topic)]
+        if result.programs is not None:
+            only = result.programs[0].id if len(result.programs) == 1 else None
+            events.append(SlotSet(PROGRAM_SLOT, only))
+        return events
+
+
+def _action_for(topic: str) -> Type[AnswerAction]:
+    class_name = "Answer" + "".join(part.title() for part in topic.split("_"))
+    return type(class_name, (AnswerAction,), {"topic": topic, "__module__": __name__})
+
+
+ANSWER_ACTIONS: Dict[str, Type[AnswerAction]] = {topic: _action_for(topic) for topic in answers.HANDLERS}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Start the action server and the Rasa server (REST channel); Ctrl-C stops both.
+# `run.sh shell` talks to the same assistant in the terminal instead of serving HTTP.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+HOST="${HOST:-127.0.0.1}"
+ACTIONS_PORT="${ACTIONS_PORT:-5055}"
+RASA_PORT="${RASA_PORT:-5005}"
+MODEL="${MODEL:-models/admissions.tar.gz}"
+mkdir -p runtime
+ENDPOINTS=runtime/endpoints.yml
+sed "s#http://localhost:5055#http://127.0.0.1:${ACTIONS_PORT}#" endpoints.yml > "$ENDPOINTS"
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+SANIC_HOST="$HOST" .venv/bin/python -m actions --port "$ACTIONS_PORT" &
+pids+=($!)
+
+# Wait for the action server so the first visitor is not answered with an error.
+for _ in $(seq 1 120); do
+  if .venv/bin/python -c "import socket,sys; socket.create_connection(('$HOST', $ACTIONS_PORT), 1)" 2>/dev/null; then break; fi
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "The action server stopped; see the message above." >&2; exit 1; }
+  sleep 0.5
+done
+
+if [ "${1:-}" = "shell" ]; then
+  .venv/bin/rasa shell -m "$MODEL" --endpoints "$ENDPOINTS"
+  exit 0
+fi
+
+echo "Rasa REST webhook: http://${HOST}:${RASA_PORT}/webhooks/rest/webhook  (Ctrl-C stops everything)"
+.venv/bin/rasa run -m "$MODEL" -i "$HOST" -p "$RASA_PORT" --endpoints "$ENDPOINTS" --credentials credentials.yml &
+pids+=($!)
+wait -n "${pids[@]}"

@@ -1,0 +1,81 @@
+"""Shared fixtures: the real knowledge base, and a way to run an action like Rasa does."""
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.knowledge import KnowledgeBase, load_knowledge
+from actions.knowledge.loader import DEFAULT_DIR
+from actions.language import KnowledgeMatcher
+from actions.question_actions import ANSWER_ACTIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_knowledge(DEFAULT_DIR)
+
+
+@pytest.fixture(scope="session")
+def matcher(kb: KnowledgeBase) -> KnowledgeMatcher:
+    return KnowledgeMatcher(kb)
+
+
+@pytest.fixture
+def knowledge_copy(tmp_path: Path) -> Path:
+    """A private copy of knowledge/ that a test may edit."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_DIR, target)
+    return target
+
+
+def edit_yaml(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def tracker(text: str, intent: str, entities: Optional[List[Dict[str, Any]]] = None, slots: Optional[Dict[str, Any]] = None) -> Tracker:
+    message = {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": entities or []}
+    return Tracker("test-visitor", dict(slots or {}), message, [], False, None, {}, "action_listen")
+
+
+def render(message: Dict[str, Any]) -> str:
+    """Fill a domain response the way Rasa does, failing on any placeholder left unfilled."""
+    template = DOMAIN["responses"][message["response"]][0]["text"]
+    names = set(re.findall(r"{([^\n{}]+?)}", template))
+    missing = names - set(message)
+    assert not missing, f"{message['response']} lacks values for {missing}"
+    return re.sub(r"{([^\n{}]+?)}", lambda m: str(message[m.group(1)]), template)
+
+
+class Turn:
+    """What one action did: the rendered messages, their buttons, and the events."""
+
+    def __init__(self, messages: List[Dict[str, Any]], events: List[Dict[str, Any]]) -> None:
+        self.messages = messages
+        self.texts = [render(m) for m in messages]
+        self.text = "\n".join(self.texts)
+        self.events = events
+        self.buttons = [b for m in messages for b in m.get("buttons", [])]
+
+    def slot(self, name: str) -> Any:
+        values = [e["value"] for e in self.events if e.get("event") == "slot" and e["name"] == name]
+        return values[-1] if values else "<unset>"
+
+
+def run_action(topic: str, text: str, intent: str, *, entities=None, slots=None, kb: Optional[KnowledgeBase] = None) -> Turn:
+    action = ANSWER_ACTIONS[topic](kb=kb) if kb else ANSWER_ACTIONS[topic]()
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker(text, intent, entities, slots), DOMAIN))
+    return Turn(dispatcher.messages, events)
