@@ -61,7 +61,7 @@ def duration(kb: KnowledgeBase, ctx: Context) -> Answer:
     return _per_program(
         "duration",
         ctx,
-        lambda p: [Utterance("utter_duration", {"program_name": p.name, "duration_months": p.duration_months})],
+        lambda p: [Utterance("reply_duration", {"program_name": p.name, "duration_months": p.duration_months})],
     )
 
 
@@ -71,22 +71,22 @@ def delivery(kb: KnowledgeBase, ctx: Context) -> Answer:
         online = kb.online_campus(program)
         values: Dict[str, Value] = {"program_name": program.name, "in_person": phrasing.in_person(kb, program)}
         if online and program.delivery:
-            return [Utterance("utter_delivery_online", {**values, "online_campus": online.label})]
+            return [Utterance("reply_delivery_online", {**values, "online_campus": online.label})]
         if online:
-            return [Utterance("utter_delivery_online_only", {**values, "online_campus": online.label})]
-        return [Utterance("utter_delivery_in_person_only", values)]
+            return [Utterance("reply_delivery_online_only", {**values, "online_campus": online.label})]
+        return [Utterance("reply_delivery_in_person_only", values)]
 
     return _per_program("delivery", ctx, describe)
 
 
 def _where(kb: KnowledgeBase, program: Program) -> Utterance:
-    return Utterance("utter_where_offered", {"program_name": program.name, "where": phrasing.where(kb, program)})
+    return Utterance("reply_where_offered", {"program_name": program.name, "where": phrasing.where(kb, program)})
 
 
 @handles("campus", per_program=True)
 def campus(kb: KnowledgeBase, ctx: Context) -> Answer:
     utterances: List[Utterance] = [
-        Utterance("utter_campus_unknown", {"place": place, "campuses": phrasing.campus_labels(kb)})
+        Utterance("reply_campus_unknown", {"place": place, "campuses": phrasing.campus_labels(kb)})
         for place in ctx.unknown_places
     ]
     if ctx.campuses and ctx.mentioned_programs:
@@ -96,18 +96,18 @@ def campus(kb: KnowledgeBase, ctx: Context) -> Answer:
                 here = [o for o in kb.offerings_at(place) if o.program.id == program.id]
                 if here:
                     modes = phrasing.join([kb.mode_label(m) for o in here for m in o.modes], "or")
-                    utterances.append(Utterance("utter_campus_has_program", {"program_name": program.name, "campus": place.label, "modes": modes}))
+                    utterances.append(Utterance("reply_campus_has_program", {"program_name": program.name, "campus": place.label, "modes": modes}))
                 else:
-                    utterances.append(Utterance("utter_campus_lacks_program", {"program_name": program.name, "campus": place.label}))
+                    utterances.append(Utterance("reply_campus_lacks_program", {"program_name": program.name, "campus": place.label}))
                     utterances.append(_where(kb, program))
         return Answer("campus", utterances, ctx.mentioned_programs)
     if ctx.campuses:
         for place in ctx.campuses:
             offers = phrasing.offers_at(kb, kb.offerings_at(place))
-            utterances.append(Utterance("utter_campus_offers", {"campus": place.label, "offers": offers}))
+            utterances.append(Utterance("reply_campus_offers", {"campus": place.label, "offers": offers}))
         return Answer("campus", utterances, None)
     if not ctx.unknown_places and len(ctx.programs) > 1:
-        utterances.append(Utterance("utter_campus_list", {"campuses": phrasing.campus_labels(kb)}))
+        utterances.append(Utterance("reply_campus_list", {"campuses": phrasing.campus_labels(kb)}))
     utterances.extend(_where(kb, program) for program in ctx.programs)
     return Answer("campus", utterances, ctx.programs)
 
@@ -117,7 +117,7 @@ def curriculum(kb: KnowledgeBase, ctx: Context) -> Answer:
     return _per_program(
         "curriculum",
         ctx,
-        lambda p: [Utterance("utter_curriculum", {"program_name": p.name, "scope": p.scope, "topics": phrasing.join(p.topics_covered)})],
+        lambda p: [Utterance("reply_curriculum", {"program_name": p.name, "scope": p.scope, "topics": phrasing.join(p.topics_covered)})],
     )
 
 
@@ -126,7 +126,7 @@ def careers(kb: KnowledgeBase, ctx: Context) -> Answer:
     return _per_program(
         "careers",
         ctx,
-        lambda p: [Utterance("utter_careers", {"program_name": p.name, "careers": phrasing.join(p.careers, "or"), "career_summary": p.career_summary})],
+        lambda p: [Utterance("reply_careers", {"program_name": p.name, "careers": phrasing.join(p.careers, "or"), "career_summary": p.career_summary})],
     )
 
 
@@ -135,9 +135,9 @@ def credential(kb: KnowledgeBase, ctx: Context) -> Answer:
     found = _per_program(
         "credential",
         ctx,
-        lambda p: [Utterance("utter_credential", {"program_name": p.name, "credential": p.typical_credential})],
+        lambda p: [Utterance("reply_credential", {"program_name": p.name, "credential": p.typical_credential})],
     )
-    caveat = Utterance("utter_credential_caveat", {"phone": kb.admissions.phone})
+    caveat = Utterance("reply_credential_caveat", {"phone": kb.admissions.phone})
     return Answer(found.topic, [*found.utterances, caveat], found.programs)
 
 
@@ -145,19 +145,19 @@ def credential(kb: KnowledgeBase, ctx: Context) -> Answer:
 def program_info(kb: KnowledgeBase, ctx: Context) -> Answer:
     utterances = []
     if len(ctx.programs) > 1:
-        utterances.append(Utterance("utter_program_list", {"count": len(ctx.programs), "program_names": phrasing.join([p.name for p in ctx.programs])}))
+        utterances.append(Utterance("reply_program_list", {"count": len(ctx.programs), "program_names": phrasing.join([p.name for p in ctx.programs])}))
     for p in ctx.programs:
-        utterances.append(Utterance("utter_program_overview", {"program_name": p.name, "duration_months": p.duration_months, "scope": p.scope, "where": phrasing.where(kb, p)}))
+        utterances.append(Utterance("reply_program_overview", {"program_name": p.name, "duration_months": p.duration_months, "scope": p.scope, "where": phrasing.where(kb, p)}))
     return Answer("program_info", utterances, ctx.programs)
 
 
 @handles("difference")
 def difference(kb: KnowledgeBase, ctx: Context) -> Answer:
-    utterances = [Utterance("utter_difference_intro", {"text": kb.relationship.same_or_different})]
+    utterances = [Utterance("reply_difference_intro", {"text": kb.relationship.same_or_different})]
     for p in kb.programs:
         utterances.append(
             Utterance(
-                "utter_compare_program",
+                "reply_compare_program",
                 {
                     "program_name": p.name,
                     "duration_months": p.duration_months,
@@ -173,26 +173,26 @@ def difference(kb: KnowledgeBase, ctx: Context) -> Answer:
 
 @handles("fit")
 def fit(kb: KnowledgeBase, ctx: Context) -> Answer:
-    utterances = [Utterance("utter_fit_intro", {"text": kb.choosing})]
-    utterances += [Utterance("utter_fit_program", {"program_name": p.name, "suits": p.suits}) for p in kb.programs]
-    utterances.append(Utterance("utter_offer_follow_up", {"phone": kb.admissions.phone}))
+    utterances = [Utterance("reply_fit_intro", {"text": kb.choosing})]
+    utterances += [Utterance("reply_fit_program", {"program_name": p.name, "suits": p.suits}) for p in kb.programs]
+    utterances.append(Utterance("reply_offer_follow_up", {"phone": kb.admissions.phone}))
     return Answer("fit", utterances, kb.programs)
 
 
 @handles("definition")
 def definition(kb: KnowledgeBase, ctx: Context) -> Answer:
     terms = ctx.terms or kb.terms
-    return Answer("definition", [Utterance("utter_definition", {"text": t.text}) for t in terms])
+    return Answer("definition", [Utterance("reply_definition", {"text": t.text}) for t in terms])
 
 
 @handles("coding_in_hit")
 def coding_in_hit(kb: KnowledgeBase, ctx: Context) -> Answer:
-    return Answer("coding_in_hit", [Utterance("utter_relationship", {"text": kb.relationship.coding_in_health_it})])
+    return Answer("coding_in_hit", [Utterance("reply_relationship", {"text": kb.relationship.coding_in_health_it})])
 
 
 @handles("contact")
 def contact(kb: KnowledgeBase, ctx: Context) -> Answer:
-    return Answer("contact", [Utterance("utter_contact", {"phone": kb.admissions.phone})])
+    return Answer("contact", [Utterance("reply_contact", {"phone": kb.admissions.phone})])
 
 
 @handles("unknown_topic")
@@ -200,8 +200,8 @@ def unknown_topic(kb: KnowledgeBase, ctx: Context) -> Answer:
     phone = kb.admissions.phone
     if ctx.unknown_topics:
         topics = phrasing.join([t.name for t in ctx.unknown_topics])
-        return Answer("unknown_topic", [Utterance("utter_unknown_topic", {"topic": topics, "phone": phone})])
-    return Answer("unknown_topic", [Utterance("utter_unknown_topic_generic", {"phone": phone})])
+        return Answer("unknown_topic", [Utterance("reply_unknown_topic", {"topic": topics, "phone": phone})])
+    return Answer("unknown_topic", [Utterance("reply_unknown_topic_generic", {"phone": phone})])
 
 
 @handles("followup")
@@ -213,25 +213,25 @@ def followup(kb: KnowledgeBase, ctx: Context) -> Answer:
 
 @handles("greet")
 def greet(kb: KnowledgeBase, ctx: Context) -> Answer:
-    return Answer("greet", [Utterance("utter_greet", {"program_names": phrasing.program_names(kb)})])
+    return Answer("greet", [Utterance("reply_greet", {"program_names": phrasing.program_names(kb)})])
 
 
 @handles("bot_challenge")
 def bot_challenge(kb: KnowledgeBase, ctx: Context) -> Answer:
-    return Answer("bot_challenge", [Utterance("utter_iamabot", {"phone": kb.admissions.phone})])
+    return Answer("bot_challenge", [Utterance("reply_iamabot", {"phone": kb.admissions.phone})])
 
 
 @handles("out_of_scope")
 def out_of_scope(kb: KnowledgeBase, ctx: Context) -> Answer:
-    return Answer("out_of_scope", [Utterance("utter_out_of_scope", {"program_names": phrasing.program_names(kb)})])
+    return Answer("out_of_scope", [Utterance("reply_out_of_scope", {"program_names": phrasing.program_names(kb)})])
 
 
 @handles("fallback")
 def fallback(kb: KnowledgeBase, ctx: Context) -> Answer:
-    return Answer("fallback", [Utterance("utter_fallback", {"program_names": phrasing.program_names(kb), "phone": kb.admissions.phone})])
+    return Answer("fallback", [Utterance("reply_fallback", {"program_names": phrasing.program_names(kb), "phone": kb.admissions.phone})])
 
 
 @handles("anything_else")
 def anything_else(kb: KnowledgeBase, ctx: Context) -> Answer:
     """'Yes' or 'no' with nothing pending: offer the next questions rather than guess."""
-    return Answer("anything_else", [Utterance("utter_anything_else")])
+    return Answer("anything_else", [Utterance("reply_anything_else")])

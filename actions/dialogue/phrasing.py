@@ -13,13 +13,17 @@ from actions.knowledge.model import Program
 
 
 def join(items: Sequence[str], conjunction: str = "and") -> str:
-    """`a`, `a and b`, `a, b and c`; `;` between items that contain commas themselves."""
+    """`a`, `a and b`, `a, b and c`; items that contain commas ("Tulsa, OK") are kept
+    apart with `;` in longer lists and a comma before the conjunction in pairs."""
     items = list(items)
     if len(items) <= 1:
         return "".join(items)
-    separator = "; " if any("," in item for item in items) else ", "
-    last = f"{separator.strip()} {conjunction} " if separator == "; " else f" {conjunction} "
-    return separator.join(items[:-1]) + last + items[-1]
+    has_commas = any("," in item for item in items)
+    if len(items) == 2:
+        return f"{items[0]}{',' if has_commas else ''} {conjunction} {items[1]}"
+    if has_commas:
+        return "; ".join(items[:-1]) + f"; {conjunction} " + items[-1]
+    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
 
 
 def modes(kb: KnowledgeBase, offering: Offering) -> str:

@@ -1,0 +1,1 @@
+"""The inquiry form: collecting a visitor's contact details and handing the lead over."""

@@ -1,0 +1,167 @@
+"""Durable lead storage: SQLite by default, PostgreSQL (or any SQLAlchemy URL) by setting.
+
+A lead's id is chosen when the form starts, so saving the same submission twice (a
+double click, a retried action call) stores it once.
+"""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+DATABASE_URL_ENV = "LEADS_DATABASE_URL"
+RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime"
+PENDING, DELIVERED = "pending", "delivered"
+
+metadata = sa.MetaData()
+leads = sa.Table(
+    "leads",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("phone", sa.String(20), nullable=False),
+    sa.Column("program_id", sa.String(64), nullable=False),
+    sa.Column("study_option", sa.Text, nullable=False),
+    sa.Column("contact_method", sa.String(16), nullable=False),
+    sa.Column("consent_text", sa.Text, nullable=False),
+    sa.Column("consent_given", sa.Boolean, nullable=False),
+    sa.Column("consent_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sms_consent_text", sa.Text),
+    sa.Column("sms_consent_given", sa.Boolean),
+    sa.Column("page_url", sa.Text),
+    sa.Column("questions", sa.Text, nullable=False, default="[]"),
+    sa.Column("delivery_status", sa.String(16), nullable=False, default=PENDING, index=True),
+    sa.Column("delivery_attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Lead:
+    conversation_id: str
+    name: str
+    email: str
+    phone: str
+    program_id: str
+    study_option: str
+    contact_method: str
+    consent_text: str
+    consent_given: bool
+    consent_at: datetime
+    sms_consent_text: Optional[str] = None
+    sms_consent_given: Optional[bool] = None
+    page_url: Optional[str] = None
+    questions: List[str] = field(default_factory=list)
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    created_at: datetime = field(default_factory=utc_now)
+    delivery_status: str = PENDING
+    delivery_attempts: int = 0
+    delivered_at: Optional[datetime] = None
+    last_error: Optional[str] = None
+
+    def to_json(self) -> dict:
+        """The lead as admissions receives it (export and CRM webhook)."""
+        data = asdict(self)
+        for key in ("created_at", "consent_at", "delivered_at"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+    def __repr__(self) -> str:  # never show contact details in logs or tracebacks
+        return f"Lead(id={self.id!r}, status={self.delivery_status!r})"
+
+
+class StoreUnavailable(RuntimeError):
+    """The lead could not be written; the visitor must not be told it was."""
+
+
+def default_url() -> str:
+    url = os.environ.get(DATABASE_URL_ENV)
+    if url:
+        return url
+    RUNTIME_DIR.mkdir(exist_ok=True)
+    return f"sqlite:///{RUNTIME_DIR / 'leads.sqlite3'}"
+
+
+class LeadStore:
+    def __init__(self, url: Optional[str] = None) -> None:
+        self.url = url or default_url()
+        options = {"connect_args": {"timeout": 30}} if self.url.startswith("sqlite") else {"pool_pre_ping": True}
+        self._engine = sa.create_engine(self.url, future=True, **options)
+        metadata.create_all(self._engine)
+
+    def save(self, lead: Lead) -> bool:
+        """Write the lead durably; False when a lead with this id was already saved."""
+        row = {**asdict(lead), "questions": json.dumps(lead.questions)}
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(leads.insert().values(**row))
+        except IntegrityError:
+            if self.get(lead.id) is not None:
+                return False
+            raise StoreUnavailable("lead could not be saved (integrity error)") from None
+        except sa.exc.SQLAlchemyError as error:
+            raise StoreUnavailable(f"lead store unavailable ({type(error).__name__})") from None
+        return True
+
+    def get(self, lead_id: str) -> Optional[Lead]:
+        with self._engine.connect() as connection:
+            row = connection.execute(leads.select().where(leads.c.id == lead_id)).mappings().first()
+        return _lead(row) if row else None
+
+    def all(self, since: Optional[datetime] = None) -> Iterator[Lead]:
+        query = leads.select().order_by(leads.c.created_at, leads.c.id)
+        if since:
+            query = query.where(leads.c.created_at >= since)
+        with self._engine.connect() as connection:
+            for row in connection.execute(query).mappings():
+                yield _lead(row)
+
+    def pending(self, limit: int = 100) -> List[Lead]:
+        query = leads.select().where(leads.c.delivery_status == PENDING).order_by(leads.c.created_at).limit(limit)
+        with self._engine.connect() as connection:
+            return [_lead(row) for row in connection.execute(query).mappings()]
+
+    def mark_delivered(self, lead_id: str) -> None:
+        self._update(lead_id, delivery_status=DELIVERED, delivered_at=utc_now(), last_error=None)
+
+    def record_failure(self, lead_id: str, reason: str) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                leads.update().where(leads.c.id == lead_id).values(
+                    delivery_attempts=leads.c.delivery_attempts + 1, last_error=reason[:500]
+                )
+            )
+
+    def _update(self, lead_id: str, **values) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                leads.update().where(leads.c.id == lead_id).values(delivery_attempts=leads.c.delivery_attempts + 1, **values)
+            )
+
+    def dispose(self) -> None:
+        self._engine.dispose()
+
+
+def _lead(row) -> Lead:
+    data = dict(row)
+    data["questions"] = json.loads(data["questions"] or "[]")
+    for key in ("created_at", "consent_at", "delivered_at"):
+        # SQLite returns naive datetimes; every time stored here is UTC.
+        if data[key] is not None and data[key].tzinfo is None:
+            data[key] = data[key].replace(tzinfo=timezone.utc)
+    return Lead(**data)

@@ -1,0 +1,70 @@
+"""The spaCy matcher finds programs, campuses, terms and unknown topics as visitors write them."""
+from __future__ import annotations
+
+import pytest
+
+from actions.language import CAMPUS, PROGRAM, UNKNOWN_TOPIC, KnowledgeMatcher
+
+
+def _found(matcher, text, kind):
+    return list(dict.fromkeys(m.id for m in matcher.find(text) if m.kind == kind))
+
+
+@pytest.mark.parametrize(
+    "text, programs",
+    [
+        ("How long is Medical Billing and Coding?", ["medical_billing_coding"]),
+        ("how lng is medcal biling", ["medical_billing_coding"]),
+        ("is the coding program online", ["medical_billing_coding"]),
+        ("MBC or HIT?", ["medical_billing_coding", "healthcare_it"]),
+        ("can I take health IT in Tulsa?", ["healthcare_it"]),
+        ("tell me about healthcare informaton technology", ["healthcare_it"]),
+        ("helth it onlin?", ["healthcare_it"]),
+        ("is it online?", []),
+        ("I was filling out the form", []),
+    ],
+)
+def test_programs_in_raw_text(matcher, text, programs):
+    assert _found(matcher, text, PROGRAM) == programs
+
+
+def test_longest_alias_wins_over_its_parts(matcher):
+    mentions = [m for m in matcher.find("billing and coding programs") if m.kind == PROGRAM]
+    assert [(m.id, m.text) for m in mentions] == [("medical_billing_coding", "billing and coding")]
+
+
+def test_campuses_and_unknown_topics(matcher):
+    assert _found(matcher, "Do you have a campus in Chatanooga or Wilmington NC?", CAMPUS) == ["chattanooga", "wilmington"]
+    assert _found(matcher, "any campus in Atlanta?", CAMPUS) == []
+    assert _found(matcher, "how much is tuition and is there financial aid", UNKNOWN_TOPIC) == ["tuition", "financial_aid"]
+
+
+def test_resolves_extracted_values_and_payload_ids(matcher):
+    assert matcher.resolve(PROGRAM, "healthcare_it") == "healthcare_it"
+    assert matcher.resolve(PROGRAM, "Medcal Biling") == "medical_billing_coding"
+    assert matcher.resolve(CAMPUS, "tulsa ok") == "tulsa"
+    assert matcher.resolve(CAMPUS, "Atlanta") is None
+
+
+def test_plural_questions_ask_about_every_program(matcher):
+    assert matcher.asks_about_all("how long are the programs?")
+    assert not matcher.asks_about_all("how long is it?")
+
+
+def test_a_new_alias_is_recognised_without_retraining(kb):
+    mbc = kb.program("medical_billing_coding")
+    edited = type(kb)(
+        programs=(mbc.copy(update={"aliases": [*mbc.aliases, "revenue cycle"]}), kb.program("healthcare_it")),
+        campuses=kb.campuses,
+        delivery_modes=kb.delivery_modes,
+        terms=kb.terms,
+        relationship=kb.relationship,
+        choosing=kb.choosing,
+        admissions=kb.admissions,
+        unknown_topics=kb.unknown_topics,
+    )
+    assert _found(KnowledgeMatcher(edited), "how long is revenue cycle?", PROGRAM) == ["medical_billing_coding"]
+
+
+def test_huge_messages_are_bounded(matcher):
+    assert _found(matcher, "word " * 20000 + "medical billing", PROGRAM) == []
