@@ -12,6 +12,7 @@ from rasa_sdk.__main__ import main_from_args
 from rasa_sdk.endpoint import create_argument_parser
 
 from actions import knowledge, language
+from actions.inquiry import runtime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Cannot start the action server: {error}", file=sys.stderr)
         return 2
     language.current()  # build the matchers now, not on the first visitor's message
+    runtime.lead_store()  # create the leads table now; a bad LEADS_DATABASE_URL fails here
+    runtime.start_delivery()
     print(f"Knowledge base: {len(kb.programs)} programs, {len(kb.campuses)} campuses ({knowledge.knowledge_dir()})")
     main_from_args(args)
     return 0

@@ -10,12 +10,12 @@ from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Type
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge, language
 from actions.dialogue import answers, suggestions
-from actions.dialogue.context import PROGRAM_SLOT, TOPIC_SLOT, read_context
+from actions.dialogue.context import OFFER_SLOT, PROGRAM_SLOT, TOPIC_SLOT, read_context
 from actions.knowledge import KnowledgeBase
 from actions.language import KnowledgeMatcher
 
@@ -40,11 +40,17 @@ class AnswerAction(Action, ABC):
         kb = self._kb or knowledge.current()
         matcher = self._matcher or (language.current() if self._kb is None else KnowledgeMatcher(kb))
         result = answers.answer(self.topic, kb, read_context(tracker, kb, matcher))
-        for index, utterance in enumerate(result.utterances):
-            last = index == len(result.utterances) - 1
-            buttons = suggestions.next_steps(result.topic) if last else []
-            dispatcher.utter_message(response=utterance.response, buttons=buttons, **utterance.values)
-        events: List[EventType] = [SlotSet(TOPIC_SLOT, result.topic)]
+        for utterance in result.utterances[:-1]:
+            dispatcher.utter_message(response=utterance.response, **utterance.values)
+        last = result.utterances[-1]
+        if result.offers_inquiry:
+            dispatcher.utter_message(response=last.response, **last.values)
+            dispatcher.utter_message(response="reply_inquiry_offer", buttons=suggestions.inquiry_offer())
+        else:
+            dispatcher.utter_message(response=last.response, buttons=suggestions.next_steps(result.topic), **last.values)
+        events: List[EventType] = [SlotSet(TOPIC_SLOT, result.topic), SlotSet(OFFER_SLOT, result.offers_inquiry)]
+        if result.forget_message:
+            return [UserUtteranceReverted()]
         if result.programs is not None:
             only = result.programs[0].id if len(result.programs) == 1 else None
             events.append(SlotSet(PROGRAM_SLOT, only))

@@ -29,6 +29,10 @@ class Answer:
     utterances: List[Utterance]
     # Programs this answer was about; None when it was not about programs at all.
     programs: Optional[Tuple[Program, ...]] = None
+    # Whether to offer an admissions follow-up (the inquiry form) after the answer.
+    offers_inquiry: bool = False
+    # Fallbacks forget the message they could not place, so the dialogue goes on as before.
+    forget_message: bool = False
 
 
 Handler = Callable[[KnowledgeBase, Context], Answer]
@@ -168,7 +172,7 @@ def difference(kb: KnowledgeBase, ctx: Context) -> Answer:
                 },
             )
         )
-    return Answer("difference", utterances, kb.programs)
+    return Answer("difference", utterances, kb.programs, offers_inquiry=True)
 
 
 @handles("fit")
@@ -176,7 +180,7 @@ def fit(kb: KnowledgeBase, ctx: Context) -> Answer:
     utterances = [Utterance("reply_fit_intro", {"text": kb.choosing})]
     utterances += [Utterance("reply_fit_program", {"program_name": p.name, "suits": p.suits}) for p in kb.programs]
     utterances.append(Utterance("reply_offer_follow_up", {"phone": kb.admissions.phone}))
-    return Answer("fit", utterances, kb.programs)
+    return Answer("fit", utterances, kb.programs, offers_inquiry=True)
 
 
 @handles("definition")
@@ -192,7 +196,7 @@ def coding_in_hit(kb: KnowledgeBase, ctx: Context) -> Answer:
 
 @handles("contact")
 def contact(kb: KnowledgeBase, ctx: Context) -> Answer:
-    return Answer("contact", [Utterance("reply_contact", {"phone": kb.admissions.phone})])
+    return Answer("contact", [Utterance("reply_contact", {"phone": kb.admissions.phone})], offers_inquiry=True)
 
 
 @handles("unknown_topic")
@@ -200,8 +204,8 @@ def unknown_topic(kb: KnowledgeBase, ctx: Context) -> Answer:
     phone = kb.admissions.phone
     if ctx.unknown_topics:
         topics = phrasing.join([t.name for t in ctx.unknown_topics])
-        return Answer("unknown_topic", [Utterance("reply_unknown_topic", {"topic": topics, "phone": phone})])
-    return Answer("unknown_topic", [Utterance("reply_unknown_topic_generic", {"phone": phone})])
+        return Answer("unknown_topic", [Utterance("reply_unknown_topic", {"topic": topics, "phone": phone})], offers_inquiry=True)
+    return Answer("unknown_topic", [Utterance("reply_unknown_topic_generic", {"phone": phone})], offers_inquiry=True)
 
 
 @handles("followup")
@@ -228,7 +232,11 @@ def out_of_scope(kb: KnowledgeBase, ctx: Context) -> Answer:
 
 @handles("fallback")
 def fallback(kb: KnowledgeBase, ctx: Context) -> Answer:
-    return Answer("fallback", [Utterance("reply_fallback", {"program_names": phrasing.program_names(kb), "phone": kb.admissions.phone})])
+    return Answer(
+        "fallback",
+        [Utterance("reply_fallback", {"program_names": phrasing.program_names(kb), "phone": kb.admissions.phone})],
+        forget_message=True,
+    )
 
 
 @handles("anything_else")

@@ -12,6 +12,7 @@ from actions.language import CAMPUS, PROGRAM, TERM, UNKNOWN_TOPIC, KnowledgeMatc
 
 PROGRAM_SLOT = "program"
 TOPIC_SLOT = "last_topic"
+OFFER_SLOT = "offered_inquiry"
 
 
 @dataclass(frozen=True)

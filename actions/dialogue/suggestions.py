@@ -24,7 +24,16 @@ MAX_BUTTONS = 4
 
 
 def next_steps(topic: str) -> List[Dict[str, str]]:
-    """Up to four follow-ups, never the question just answered; admissions always last."""
-    keys = [k for k in PREFERENCE if k not in (topic, "contact")][: MAX_BUTTONS - 1]
-    keys.append("contact" if topic != "contact" else "difference")
+    """Up to four follow-ups, never the question just answered; admissions last."""
+    keys = [k for k in PREFERENCE if k not in (topic, "contact")][:MAX_BUTTONS]
+    if topic != "contact":
+        keys = [*keys[: MAX_BUTTONS - 1], "contact"]
     return [{"title": CATALOG[k][0], "payload": CATALOG[k][1]} for k in keys]
+
+
+def inquiry_offer() -> List[Dict[str, str]]:
+    """Yes starts the inquiry form; no goes back to questions."""
+    return [
+        {"title": "Yes, have admissions contact me", "payload": "/request_inquiry"},
+        {"title": "No thanks", "payload": "/deny"},
+    ]

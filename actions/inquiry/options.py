@@ -1,0 +1,79 @@
+"""The choices the form offers, derived from the knowledge base.
+
+Where to study depends on the program: only its real campuses, hybrid where offered, and
+online through its online campus. Options are identified as `campus:mode`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+from actions.knowledge import KnowledgeBase
+from actions.language import KnowledgeMatcher, PROGRAM
+
+NOT_SURE = "not_sure"
+CONTACT_METHODS = {"email": "email", "phone": "a phone call", "text": "text message"}
+_METHOD_WORDS = {
+    "email": ("email", "e-mail", "mail"),
+    "text": ("text", "sms", "texting", "message"),
+    "phone": ("phone", "call", "calling", "ring"),
+}
+_NOT_SURE_WORDS = ("not sure", "unsure", "don't know", "dont know", "undecided", "either", "no idea", "both")
+
+
+@dataclass(frozen=True)
+class StudyOption:
+    id: str  # "augusta:hybrid"
+    label: str  # "Hybrid at Augusta, GA"
+
+
+def study_options(kb: KnowledgeBase, program_id: Optional[str]) -> List[StudyOption]:
+    programs = [kb.program(program_id)] if program_id and kb.program(program_id) else list(kb.programs)
+    found: dict = {}
+    for program in programs:
+        for offering in kb.offerings(program):
+            for mode in offering.modes:
+                label = kb.mode_label(mode)
+                text = f"{label[0].upper()}{label[1:]} " + (
+                    f"through our {offering.campus.label} campus" if offering.online else f"at {offering.campus.label}"
+                )
+                found.setdefault(f"{offering.campus.id}:{mode}", text)
+    return [StudyOption(key, text) for key, text in found.items()]
+
+
+def match_study_option(kb: KnowledgeBase, matcher: KnowledgeMatcher, program_id: Optional[str], text: str) -> Optional[StudyOption]:
+    """The option the visitor picked: a button label, or words naming a campus and/or mode."""
+    options = study_options(kb, program_id)
+    wanted = " ".join(text.lower().split())
+    for option in options:
+        if wanted in (option.label.lower(), option.id):
+            return option
+    campuses = {m.id for m in matcher.find(text) if m.kind == "campus"}
+    modes = [mode for mode, label in kb.delivery_modes.items() if label.lower() in wanted or mode in wanted]
+    if "campus" in wanted and "on_campus" not in modes and not campuses:
+        modes.append("on_campus")
+    candidates = [
+        o for o in options
+        if (not campuses or o.id.split(":")[0] in campuses) and (not modes or o.id.split(":")[1] in modes)
+    ]
+    if (campuses or modes) and len(candidates) == 1:
+        return candidates[0]
+    if campuses and len(candidates) > 1 and "on_campus" in {o.id.split(":")[1] for o in candidates} and not modes:
+        return next(o for o in candidates if o.id.endswith(":on_campus"))
+    return None
+
+
+def match_program(matcher: KnowledgeMatcher, text: str) -> Optional[str]:
+    lowered = text.lower()
+    if any(word in lowered for word in _NOT_SURE_WORDS):
+        return NOT_SURE
+    programs = list(dict.fromkeys(m.id for m in matcher.find(text) if m.kind == PROGRAM))
+    if len(programs) == 1:
+        return programs[0]
+    return matcher.resolve(PROGRAM, text)
+
+
+def match_contact_method(text: str) -> Optional[str]:
+    lowered = text.lower()
+    hits = [method for method, words in _METHOD_WORDS.items() if any(w in lowered for w in words)]
+    return hits[0] if len(hits) == 1 else None

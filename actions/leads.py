@@ -1,0 +1,84 @@
+"""Staff command line for leads: `python -m actions.leads export|list|retry`.
+
+Reads LEADS_DATABASE_URL like the action server (default: runtime/leads.sqlite3).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from datetime import datetime, timezone
+from typing import List, Optional, TextIO
+
+from actions.inquiry.delivery import Webhook, deliver_pending
+from actions.inquiry.store import Lead, LeadStore
+
+CSV_FIELDS = [
+    "id", "created_at", "conversation_id", "name", "email", "phone", "program_id", "study_option",
+    "contact_method", "consent_given", "consent_text", "consent_at", "sms_consent_given",
+    "sms_consent_text", "page_url", "questions", "delivery_status", "delivery_attempts", "delivered_at",
+]
+
+
+def _since(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def export(leads: List[Lead], fmt: str, out: TextIO) -> None:
+    if fmt == "jsonl":
+        for lead in leads:
+            out.write(json.dumps(lead.to_json(), ensure_ascii=False) + "\n")
+        return
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    for lead in leads:
+        row = lead.to_json()
+        row["questions"] = " | ".join(lead.questions)
+        # A spreadsheet must not run what a visitor typed as a formula.
+        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v) for k, v in row.items()})
+
+
+def table(leads: List[Lead], out: TextIO) -> None:
+    rows = [("created (UTC)", "id", "name", "program", "contact", "status")]
+    rows += [
+        (l.created_at.strftime("%Y-%m-%d %H:%M"), l.id[:8], l.name, l.program_id, l.contact_method, l.delivery_status)
+        for l in leads
+    ]
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() + "\n")
+    out.write(f"{len(leads)} lead(s)\n")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m actions.leads", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    export_cmd = commands.add_parser("export", help="write leads to standard output")
+    export_cmd.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export_cmd.add_argument("--since", type=_since, help="only leads created on or after this date (YYYY-MM-DD)")
+    list_cmd = commands.add_parser("list", help="a readable table of leads")
+    list_cmd.add_argument("--since", type=_since)
+    commands.add_parser("retry", help="deliver pending leads to LEADS_WEBHOOK_URL now")
+    args = parser.parse_args(argv)
+
+    store = LeadStore()
+    if args.command == "export":
+        export(list(store.all(args.since)), args.format, sys.stdout)
+    elif args.command == "list":
+        table(list(store.all(args.since)), sys.stdout)
+    else:
+        webhook = Webhook.from_env()
+        if webhook is None:
+            print("LEADS_WEBHOOK_URL is not set: nothing to deliver to.", file=sys.stderr)
+            return 2
+        pending = len(store.pending(limit=100000))
+        delivered = deliver_pending(store, webhook)
+        print(f"delivered {delivered} of {pending} pending lead(s)")
+        return 0 if delivered == pending else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
