@@ -13,6 +13,7 @@ from rasa_sdk.endpoint import create_argument_parser
 
 from actions import knowledge, language
 from actions.inquiry import runtime
+from actions.inquiry.store import StoreUnavailable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +26,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Cannot start the action server: {error}", file=sys.stderr)
         return 2
     language.current()  # build the matchers now, not on the first visitor's message
-    runtime.lead_store()  # create the leads table now; a bad LEADS_DATABASE_URL fails here
+    try:
+        runtime.lead_store().ensure_schema()
+    except StoreUnavailable as error:  # questions can still be answered; leads will apologise
+        print(f"Warning: {error}; inquiries cannot be saved until it is reachable", file=sys.stderr)
     runtime.start_delivery()
     print(f"Knowledge base: {len(kb.programs)} programs, {len(kb.campuses)} campuses ({knowledge.knowledge_dir()})")
     main_from_args(args)

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Dict, Iterator, Optional
@@ -92,3 +94,36 @@ def say(webhook: str, sender: str, text: str, **metadata) -> list:
 
 def texts(replies: list) -> str:
     return "\n".join(r.get("text", "") for r in replies)
+
+
+def _postgres_bin() -> Path:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not candidates:
+        raise RuntimeError("PostgreSQL server not installed: run `make setup` as root, or apt-get install postgresql")
+    return candidates[-1].parent
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on loopback; yields its SQLAlchemy URL."""
+    binaries = _postgres_bin()
+    # Its own folder: pytest's is private to root, and the server runs as another user.
+    workdir = Path(tempfile.mkdtemp(prefix="leads-pg-"))
+    workdir.chmod(0o755)
+    data, sockets = workdir / "pgdata", workdir / "pgsock"
+    sockets.mkdir(parents=True, exist_ok=True)
+    # PostgreSQL refuses to run as root; CI runs as root, so run it as the postgres user.
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_user:
+        subprocess.run(["chown", "-R", "postgres", str(workdir)], check=True)
+    port = free_port()
+    run = lambda *args: subprocess.run([*as_user, *args], check=True, capture_output=True, text=True)  # noqa: E731
+    run(str(binaries / "initdb"), "-D", str(data), "-U", "leads", "--auth=trust", "-E", "UTF8")
+    options = f"-c listen_addresses={HOST} -p {port} -k {sockets} -c fsync=off"
+    run(str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(workdir / "postgres.log"), "-w", "start")
+    try:
+        run(str(binaries / "createdb"), "-h", HOST, "-p", str(port), "-U", "leads", "leads")
+        yield f"postgresql://leads@{HOST}:{port}/leads"
+    finally:
+        subprocess.run([*as_user, str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -100,18 +100,18 @@ class DeliveryWorker(threading.Thread):
         super().__init__(name="lead-delivery", daemon=True)
         self._store, self._webhook, self._interval = store, webhook, interval
         self._wake = threading.Event()
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def notify(self) -> None:
         self._wake.set()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         self._wake.set()
 
     def run(self) -> None:
         with httpx.Client() as client:
-            while not self._stop.is_set():
+            while not self._stopping.is_set():
                 try:
                     deliver_pending(self._store, self._webhook, client)
                 except Exception:  # the worker must outlive a bad cycle; the lead stays pending

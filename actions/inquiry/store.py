@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -102,11 +103,24 @@ class LeadStore:
         self.url = url or default_url()
         options = {"connect_args": {"timeout": 30}} if self.url.startswith("sqlite") else {"pool_pre_ping": True}
         self._engine = sa.create_engine(self.url, future=True, **options)
-        metadata.create_all(self._engine)
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
+
+    def ensure_schema(self) -> None:
+        """Create the table on first use, so a database that is down delays nothing else."""
+        with self._schema_lock:
+            if self._schema_ready:
+                return
+            try:
+                metadata.create_all(self._engine)
+            except sa.exc.SQLAlchemyError as error:
+                raise StoreUnavailable(f"lead store unavailable ({type(error).__name__})") from None
+            self._schema_ready = True
 
     def save(self, lead: Lead) -> bool:
         """Write the lead durably; False when a lead with this id was already saved."""
         row = {**asdict(lead), "questions": json.dumps(lead.questions)}
+        self.ensure_schema()
         try:
             with self._engine.begin() as connection:
                 connection.execute(leads.insert().values(**row))
@@ -119,6 +133,7 @@ class LeadStore:
         return True
 
     def get(self, lead_id: str) -> Optional[Lead]:
+        self.ensure_schema()
         with self._engine.connect() as connection:
             row = connection.execute(leads.select().where(leads.c.id == lead_id)).mappings().first()
         return _lead(row) if row else None
@@ -127,12 +142,14 @@ class LeadStore:
         query = leads.select().order_by(leads.c.created_at, leads.c.id)
         if since:
             query = query.where(leads.c.created_at >= since)
+        self.ensure_schema()
         with self._engine.connect() as connection:
             for row in connection.execute(query).mappings():
                 yield _lead(row)
 
     def pending(self, limit: int = 100) -> List[Lead]:
         query = leads.select().where(leads.c.delivery_status == PENDING).order_by(leads.c.created_at).limit(limit)
+        self.ensure_schema()
         with self._engine.connect() as connection:
             return [_lead(row) for row in connection.execute(query).mappings()]
 
