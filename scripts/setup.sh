@@ -24,6 +24,16 @@ find_python310() {
   return 1
 }
 
+# The lead-store tests run against a real PostgreSQL server (Debian's package).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing PostgreSQL (Debian package) for the lead-store tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "note: PostgreSQL server not installed; the PostgreSQL tests need: sudo apt-get install postgresql" >&2
+  fi
+fi
+
 wanted="$(sha256sum "$LOCK" | cut -d' ' -f1)"
 if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$wanted" ]; then
   exit 0

@@ -58,10 +58,15 @@ def _process(args, url: str, log: Path, env: Dict[str, str], timeout: float) -> 
 
 
 @contextlib.contextmanager
-def action_server(workdir: Path, knowledge_dir: Optional[Path] = None) -> Iterator[str]:
-    """Yields the action webhook URL."""
+def action_server(workdir: Path, knowledge_dir: Optional[Path] = None, leads_url: Optional[str] = None, **extra_env: str) -> Iterator[str]:
+    """Yields the action webhook URL. Leads go to `leads_url` (default: a file in workdir)."""
     port = free_port()
-    env = {"SANIC_HOST": HOST, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {
+        "SANIC_HOST": HOST,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "LEADS_DATABASE_URL": leads_url or f"sqlite:///{workdir / 'leads.sqlite3'}",
+        **extra_env,
+    }
     if knowledge_dir:
         env["KNOWLEDGE_DIR"] = str(knowledge_dir)
     args = [sys.executable, "-m", "actions", "--port", str(port)]
@@ -127,3 +132,9 @@ def postgres_server() -> Iterator[str]:
     finally:
         subprocess.run([*as_user, str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def leads_cli(leads_url: str, *args: str) -> subprocess.CompletedProcess:
+    """`python -m actions.leads ...` as staff run it."""
+    env = {**os.environ, "LEADS_DATABASE_URL": leads_url, "PYTHONWARNINGS": "ignore", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run([sys.executable, "-m", "actions.leads", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

@@ -1,6 +1,7 @@
 """The real action server and Rasa server on loopback, spoken to over the REST webhook."""
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -9,16 +10,22 @@ import uuid
 import pytest
 
 from tests.conftest import ROOT, edit_yaml
-from tests.servers import action_server, rasa_server, say, texts
+from tests.servers import action_server, leads_cli, rasa_server, say, texts
 
 PHONE = "(800) 705-9182"
 
 
 @pytest.fixture(scope="module")
-def webhook(tmp_path_factory):
+def servers(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("servers")
-    with action_server(workdir) as actions, rasa_server(workdir, actions) as url:
-        yield url
+    leads_url = f"sqlite:///{workdir / 'leads.sqlite3'}"
+    with action_server(workdir, leads_url=leads_url) as actions, rasa_server(workdir, actions) as url:
+        yield url, leads_url
+
+
+@pytest.fixture(scope="module")
+def webhook(servers):
+    return servers[0]
 
 
 def visitor() -> str:
@@ -76,3 +83,38 @@ def test_an_invalid_knowledge_base_stops_the_action_server(knowledge_copy):
     )
     assert result.returncode == 2
     assert "programs.yml: programs[1] (id 'healthcare_it'): duration_months: value is not a valid integer" in result.stderr
+
+
+def test_an_inquiry_completed_over_rest_is_exported_exactly_once(servers):
+    url, leads_url = servers
+    sender = visitor()
+    page = "https://college.example/programs/health-it"
+    conversation = [
+        ("can I study health IT online?", "Yes, Healthcare Information Technology can be completed online"),
+        ("I'd like more info", "What's your full name?"),
+        ("Dana O'Brien-Núñez", "What's your email address?"),
+        ("dana.obrien@example", "doesn't look like a valid email address"),
+        ("dana.obrien@example.com", "What's the best phone number"),
+        ("how long is it?", "Healthcare Information Technology takes 18 months"),
+        ("(706) 555-0199", "We talked about Healthcare Information Technology"),
+        ("yes", "Where would you like to study Healthcare Information Technology?"),
+        ("Online through our Chattanooga, TN campus", "How would you like admissions to contact you?"),
+        ("email", "May the college's admissions office contact you by email"),
+        ("yes", "Here's what I'll send to admissions"),
+        ("yes", "Thank you! Your details are with the admissions office"),
+    ]
+    for message, expected in conversation:
+        reply = texts(say(url, sender, message, page_url=page))
+        assert expected in reply, f"after {message!r}: {reply}"
+    assert "+17065550199" not in texts(say(url, sender, "how long is it?"))  # details cleared
+
+    exported = leads_cli(leads_url, "export", "--format", "jsonl")
+    assert exported.returncode == 0, exported.stderr
+    mine = [json.loads(line) for line in exported.stdout.splitlines() if json.loads(line)["conversation_id"] == sender]
+    assert len(mine) == 1
+    lead = mine[0]
+    assert (lead["name"], lead["email"], lead["phone"]) == ("Dana O'Brien-Núñez", "dana.obrien@example.com", "+17065550199")
+    assert (lead["program_id"], lead["study_option"], lead["contact_method"]) == ("healthcare_it", "chattanooga:online", "email")
+    assert lead["consent_given"] is True and lead["consent_text"].startswith("May the college's admissions office contact you by email")
+    assert lead["page_url"] == page and lead["questions"] == ["can I study health IT online?"]
+    assert lead["delivery_status"] == "pending"

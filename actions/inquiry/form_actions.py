@@ -33,6 +33,8 @@ FIELDS = [
 ]
 ALL_SLOTS = [*FIELDS, "lead_consent_wording", "lead_sms_consent_wording", "lead_failures", "confirming_stop"]
 MAX_FAILURES = 3
+# Fields answered in free text, and the response that asks for each.
+TEXT_PROMPTS = {"lead_name": "reply_ask_lead_name", "lead_email": "reply_ask_lead_email", "lead_phone": "reply_ask_lead_phone"}
 QUESTION_INTENT = re.compile(r"^(ask_\w+|bot_challenge)$")
 # Words that name a field in "change my email"; the later fields depend on the earlier.
 CORRECTIONS = {
@@ -144,7 +146,7 @@ class AskField(Action, ABC):
                 **_summary(tracker),
             )
             return []
-        dispatcher.utter_message(response=f"reply_ask_{slot}")
+        dispatcher.utter_message(response=TEXT_PROMPTS[slot])
         return []
 
 
