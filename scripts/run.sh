@@ -14,11 +14,11 @@ sed "s#http://localhost:5055#http://127.0.0.1:${ACTIONS_PORT}#" endpoints.yml > 
 
 pids=()
 stop() {
-  trap - INT TERM EXIT
+  trap - INT TERM HUP EXIT
   [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
 }
-trap stop INT TERM EXIT
+trap stop INT TERM HUP EXIT
 
 SANIC_HOST="$HOST" .venv/bin/python -m actions --port "$ACTIONS_PORT" &
 pids+=($!)
@@ -31,7 +31,7 @@ for _ in $(seq 1 120); do
 done
 
 if [ "${1:-}" = "shell" ]; then
-  .venv/bin/rasa shell -m "$MODEL" --endpoints "$ENDPOINTS"
+  .venv/bin/rasa shell -m "$MODEL" -i "$HOST" -p "$RASA_PORT" --endpoints "$ENDPOINTS"
   exit 0
 fi
 
