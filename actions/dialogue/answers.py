@@ -94,7 +94,7 @@ def campus(kb: KnowledgeBase, ctx: Context) -> Answer:
         for place in ctx.unknown_places
     ]
     if ctx.campuses and ctx.mentioned_programs:
-        # "Can I take health IT in Tulsa?": yes or no for each pair, then where it is offered.
+        # "Can I take <program> in <city>?": yes or no for each pair, then where it is offered.
         for program in ctx.mentioned_programs:
             for place in ctx.campuses:
                 here = [o for o in kb.offerings_at(place) if o.program.id == program.id]

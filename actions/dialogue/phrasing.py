@@ -13,7 +13,7 @@ from actions.knowledge.model import Program
 
 
 def join(items: Sequence[str], conjunction: str = "and") -> str:
-    """`a`, `a and b`, `a, b and c`; items that contain commas ("Tulsa, OK") are kept
+    """`a`, `a and b`, `a, b and c`; items that contain commas ("City, ST") are kept
     apart with `;` in longer lists and a comma before the conjunction in pairs."""
     items = list(items)
     if len(items) <= 1:
@@ -31,7 +31,7 @@ def modes(kb: KnowledgeBase, offering: Offering) -> str:
 
 
 def in_person(kb: KnowledgeBase, program: Program) -> str:
-    """'hybrid or on campus at Augusta, GA' (campuses with the same modes grouped)."""
+    """'hybrid or on campus at City, ST' (campuses with the same modes grouped)."""
     offerings = [o for o in kb.offerings(program) if not o.online]
     groups: List[str] = []
     for _, group in groupby(offerings, key=lambda o: o.modes):

@@ -21,6 +21,7 @@ from actions.dialogue import answers, suggestions
 from actions.dialogue.context import PROGRAM_SLOT, read_context
 from actions.inquiry import options, validators
 from actions.inquiry.lead_builder import build_lead
+from actions.inquiry.prompts import PROMPTS
 from actions.inquiry.store import StoreUnavailable
 from actions.inquiry.runtime import lead_store, notify_delivery
 
@@ -33,8 +34,6 @@ FIELDS = [
 ]
 ALL_SLOTS = [*FIELDS, "lead_consent_wording", "lead_sms_consent_wording", "lead_failures", "confirming_stop"]
 MAX_FAILURES = 3
-# Fields answered in free text, and the response that asks for each.
-TEXT_PROMPTS = {"lead_name": "reply_ask_lead_name", "lead_email": "reply_ask_lead_email", "lead_phone": "reply_ask_lead_phone"}
 QUESTION_INTENT = re.compile(r"^(ask_\w+|bot_challenge)$")
 # Words that name a field in "change my email"; the later fields depend on the earlier.
 CORRECTIONS = {
@@ -50,12 +49,6 @@ DEPENDENTS = {
     "lead_contact_method": ["lead_consent", "lead_sms_consent"],
     "lead_phone": ["lead_sms_consent"],
 }
-
-
-def render(domain: Dict[str, Any], response: str, **values: Any) -> str:
-    """The exact text a response shows (kept as the consent wording the visitor saw)."""
-    template = domain["responses"][response][0]["text"]
-    return re.sub(r"{(\w+)}", lambda m: str(values.get(m.group(1), m.group(0))), template)
 
 
 def _intent(tracker: Tracker) -> str:
@@ -93,7 +86,7 @@ class StartInquiry(Action):
 
 
 class AskField(Action, ABC):
-    """Asks for one field, with buttons where the answer is a choice."""
+    """Asks for one field (see prompts.py), unless a "do you want to stop?" is pending."""
 
     @property
     @abstractmethod
@@ -105,64 +98,8 @@ class AskField(Action, ABC):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         if tracker.get_slot("confirming_stop"):
-            return []  # the "do you want to stop?" question is pending
-        kb = knowledge.current()
-        slot = self.slot
-        if slot == "lead_program":
-            discussed = kb.program(tracker.get_slot(PROGRAM_SLOT) or "")
-            programs = sorted(kb.programs, key=lambda p: p is not discussed)
-            buttons = [{"title": p.name, "payload": p.name} for p in programs]
-            buttons.append({"title": "Not sure yet", "payload": "not sure yet"})
-            if discussed:
-                dispatcher.utter_message(response="reply_ask_lead_program_discussed", buttons=buttons, program_name=discussed.name)
-            else:
-                dispatcher.utter_message(response="reply_ask_lead_program", buttons=buttons)
             return []
-        if slot == "lead_study_option":
-            program = kb.program(tracker.get_slot("lead_program") or "")
-            choices = options.study_options(kb, program.id if program else None)
-            buttons = [{"title": o.label, "payload": o.label} for o in choices]
-            name = program.name if program else "your program"
-            dispatcher.utter_message(response="reply_ask_lead_study_option", buttons=buttons, program_name=name)
-            return []
-        if slot == "lead_contact_method":
-            buttons = [{"title": label[0].upper() + label[1:], "payload": key} for key, label in options.CONTACT_METHODS.items()]
-            dispatcher.utter_message(response="reply_ask_lead_contact_method", buttons=buttons)
-            return []
-        yes_no = [{"title": "Yes", "payload": "yes"}, {"title": "No", "payload": "no"}]
-        if slot == "lead_consent":
-            method = options.CONTACT_METHODS.get(tracker.get_slot("lead_contact_method") or "", "")
-            wording = render(domain, "reply_ask_lead_consent", method=method)
-            dispatcher.utter_message(text=wording, buttons=yes_no)
-            return [SlotSet("lead_consent_wording", wording)]
-        if slot == "lead_sms_consent":
-            wording = render(domain, "reply_ask_lead_sms_consent", phone=tracker.get_slot("lead_phone") or "")
-            dispatcher.utter_message(text=wording, buttons=yes_no)
-            return [SlotSet("lead_sms_consent_wording", wording)]
-        if slot == "lead_confirmed":
-            dispatcher.utter_message(
-                response="reply_ask_lead_confirmed",
-                buttons=[{"title": "Send it", "payload": "yes"}, {"title": "Change something", "payload": "change something"}],
-                **_summary(tracker),
-            )
-            return []
-        dispatcher.utter_message(response=TEXT_PROMPTS[slot])
-        return []
-
-
-def _summary(tracker: Tracker) -> Dict[str, str]:
-    kb = knowledge.current()
-    program = kb.program(tracker.get_slot("lead_program") or "")
-    option_id = tracker.get_slot("lead_study_option") or ""
-    choice = next((o.label for o in options.study_options(kb, program.id if program else None) if o.id == option_id), option_id)
-    return {
-        "name": tracker.get_slot("lead_name") or "",
-        "email": tracker.get_slot("lead_email") or "",
-        "phone": tracker.get_slot("lead_phone") or "",
-        "program": program.name if program else "Not sure yet",
-        "study_option": choice,
-        "contact_method": options.CONTACT_METHODS.get(tracker.get_slot("lead_contact_method") or "", ""),
-    }
+        return PROMPTS[self.slot](dispatcher, tracker, domain)
 
 
 def _ask_action_for(slot: str) -> Type[AskField]:

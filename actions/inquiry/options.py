@@ -24,7 +24,7 @@ _NOT_SURE_WORDS = ("not sure", "unsure", "don't know", "dont know", "undecided",
 @dataclass(frozen=True)
 class StudyOption:
     id: str  # "augusta:hybrid"
-    label: str  # "Hybrid at Augusta, GA"
+    label: str  # "Hybrid at City, ST"
 
 
 def study_options(kb: KnowledgeBase, program_id: Optional[str]) -> List[StudyOption]:
