@@ -153,6 +153,7 @@ def test_definitions_and_relationship():
         ("do you take FAFSA and when is the next start date", "financial aid and start dates"),
         ("is the school accredited", "accreditation"),
         ("what salary can I expect", "job placement and salaries"),
+        ("when do classes start", "start dates"),
     ],
 )
 def test_unknown_topics_are_answered_honestly_without_figures(text, topic_words):

@@ -20,7 +20,7 @@ def servers(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("servers")
     leads_url = f"sqlite:///{workdir / 'leads.sqlite3'}"
     with action_server(workdir, leads_url=leads_url) as actions, rasa_server(workdir, actions) as url:
-        yield url, leads_url
+        yield url, leads_url, workdir
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_an_invalid_knowledge_base_stops_the_action_server(knowledge_copy):
 
 
 def test_an_inquiry_completed_over_rest_is_exported_exactly_once(servers):
-    url, leads_url = servers
+    url, leads_url, workdir = servers
     sender = visitor()
     page = "https://college.example/programs/health-it"
     conversation = [
@@ -118,3 +118,9 @@ def test_an_inquiry_completed_over_rest_is_exported_exactly_once(servers):
     assert lead["consent_given"] is True and lead["consent_text"].startswith("May the college's admissions office contact you by email")
     assert lead["page_url"] == page and lead["questions"] == ["can I study health IT online?"]
     assert lead["delivery_status"] == "pending"
+
+    # Personal data never reaches the servers' logs (both run at their default INFO level).
+    logs = "".join(path.read_text(errors="replace") for path in workdir.glob("*.log"))
+    assert "lead " + lead["id"] in logs  # the lead is named by id...
+    for personal in ("dana.obrien", "555-0199", "5550199", "O'Brien"):
+        assert personal not in logs  # ...and by nothing else
