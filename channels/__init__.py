@@ -1,0 +1,1 @@
+"""Input channels the Rasa server listens on (see credentials.yml)."""

@@ -1,0 +1,42 @@
+"""The REST channel refuses unusable requests with a 4xx instead of mixing conversations."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from channels.visitor_rest import problem_with
+
+
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        (b"{not json", 400),
+        (b"[]", 400),
+        (b'"hi"', 400),
+        (b"", 400),
+        (json.dumps({"message": "hi"}).encode(), 400),  # no sender: Rasa would use "default"
+        (json.dumps({"sender": "", "message": "hi"}).encode(), 400),
+        (json.dumps({"sender": "x" * 10_000, "message": "hi"}).encode(), 400),
+        (json.dumps({"sender": 5, "message": "hi"}).encode(), 400),
+        (json.dumps({"sender": "v1", "message": 7}).encode(), 400),
+        (json.dumps({"sender": "v1", "message": "a" * 100_000}).encode(), 413),
+        (json.dumps({"sender": "v1", "message": "hi", "metadata": "page"}).encode(), 400),
+        (b"\xff\xfe", 400),
+    ],
+)
+def test_unusable_bodies_are_refused(body, status):
+    assert problem_with(body)[0] == status
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"sender": "visitor-1", "message": "how long is it?"},
+        {"sender": "visitor-1", "message": ""},
+        {"sender": "visitor-1", "message": "<script>alert(1)</script>", "metadata": {"page_url": "https://college.example/"}},
+        {"sender": "visitor-1", "message": "\u0643\u0645 \u0645\u062f\u0629 \ud83d\ude00"},
+    ],
+)
+def test_usable_bodies_pass(payload):
+    assert problem_with(json.dumps(payload).encode()) is None
