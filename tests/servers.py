@@ -75,11 +75,18 @@ def action_server(workdir: Path, knowledge_dir: Optional[Path] = None, leads_url
 
 
 @contextlib.contextmanager
-def rasa_server(workdir: Path, action_url: str, model: Path = MODEL) -> Iterator[str]:
-    """Yields the REST webhook URL of a Rasa server using the given action server."""
-    port = free_port()
+def rasa_server(workdir: Path, action_url: str, model: Path = MODEL, port: Optional[int] = None) -> Iterator[str]:
+    """Yields the REST webhook URL of a Rasa server using the given action server.
+
+    Conversations are stored in workdir/conversations.sqlite3, so a server started again on
+    the same workdir continues them.
+    """
+    port = port or free_port()
     endpoints = workdir / f"endpoints-{port}.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "{action_url}"\n')
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "{action_url}"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "conversations.sqlite3"}"\n'
+    )
     args = [
         str(VENV_BIN / "rasa"), "run", "-m", str(model), "-i", HOST, "-p", str(port),
         "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml"),

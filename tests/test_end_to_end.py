@@ -143,3 +143,14 @@ def test_unusable_requests_get_a_4xx_and_the_conversation_goes_on(webhook, conte
     response = httpx.post(webhook, content=content.replace("SENDER", sender), headers={"Content-Type": content_type}, timeout=60)
     assert response.status_code == status and "error" in response.json()
     assert "Medical Billing and Coding takes 15 months" in texts(say(webhook, sender, "how long is medical billing and coding?"))
+
+
+def test_a_visitor_halfway_through_the_form_continues_after_a_restart(tmp_path):
+    sender = visitor()
+    with action_server(tmp_path) as actions:
+        with rasa_server(tmp_path, actions) as url:
+            say(url, sender, "I'd like more info")
+            assert "What's your email address?" in texts(say(url, sender, "Robin Keller"))
+        with rasa_server(tmp_path, actions) as url:  # a new Rasa server process, same store
+            reply = texts(say(url, sender, "robin@example.com"))
+    assert "What's the best phone number to reach you?" in reply
