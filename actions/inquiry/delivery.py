@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 import httpx
-from tenacity import RetryError, retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from actions.inquiry.store import Lead, LeadStore
 
@@ -79,7 +79,7 @@ def deliver_pending(store: LeadStore, webhook: Webhook, client: Optional[httpx.C
         for lead in store.pending():
             try:
                 webhook.send(client, lead)
-            except (httpx.TransportError, DeliveryFailed, RetryError) as error:
+            except (httpx.TransportError, DeliveryFailed) as error:  # reraised after the last try
                 reason = type(error).__name__ if isinstance(error, httpx.TransportError) else str(error)
                 store.record_failure(lead.id, reason)
                 logger.warning("lead %s not delivered yet: %s", lead.id, reason)

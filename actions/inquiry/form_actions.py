@@ -27,11 +27,7 @@ from actions.inquiry.runtime import lead_store, notify_delivery
 
 logger = logging.getLogger(__name__)
 
-FORM = "inquiry_form"
-FIELDS = [
-    "lead_name", "lead_email", "lead_phone", "lead_program", "lead_study_option",
-    "lead_contact_method", "lead_consent", "lead_sms_consent", "lead_confirmed",
-]
+FIELDS = list(PROMPTS)  # the form's slots, in the order they are asked
 ALL_SLOTS = [*FIELDS, "lead_consent_wording", "lead_sms_consent_wording", "lead_failures", "confirming_stop"]
 MAX_FAILURES = 3
 QUESTION_INTENT = re.compile(r"^(ask_\w+|bot_challenge)$")
