@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: setup train run shell test clean
+.PHONY: setup train run shell test bench clean
 
 setup: $(VENV)/.installed $(SPACY_MODEL)/meta.json
 
@@ -35,6 +35,10 @@ shell: setup train
 
 test: setup train
 	$(PY) -m pytest
+
+# Ours against the `rasa init` baseline at 1, 10 and 50 visitors; see README "Benchmark".
+bench: setup train
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf models runtime results .pytest_cache

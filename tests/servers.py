@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import httpx
 
@@ -60,6 +60,13 @@ def _process(args, url: str, log: Path, env: Dict[str, str], timeout: float) -> 
 @contextlib.contextmanager
 def action_server(workdir: Path, knowledge_dir: Optional[Path] = None, leads_url: Optional[str] = None, **extra_env: str) -> Iterator[str]:
     """Yields the action webhook URL. Leads go to `leads_url` (default: a file in workdir)."""
+    with action_process(workdir, knowledge_dir, leads_url, **extra_env) as (url, _process_):
+        yield url
+
+
+@contextlib.contextmanager
+def action_process(workdir: Path, knowledge_dir: Optional[Path] = None, leads_url: Optional[str] = None, **extra_env: str) -> Iterator[Tuple[str, subprocess.Popen]]:
+    """Like action_server, and also yields the process (the benchmark measures it)."""
     port = free_port()
     env = {
         "SANIC_HOST": HOST,
@@ -70,8 +77,8 @@ def action_server(workdir: Path, knowledge_dir: Optional[Path] = None, leads_url
     if knowledge_dir:
         env["KNOWLEDGE_DIR"] = str(knowledge_dir)
     args = [sys.executable, "-m", "actions", "--port", str(port)]
-    with _process(args, f"http://{HOST}:{port}/health", workdir / f"actions-{port}.log", env, 90):
-        yield f"http://{HOST}:{port}/webhook"
+    with _process(args, f"http://{HOST}:{port}/health", workdir / f"actions-{port}.log", env, 90) as process:
+        yield f"http://{HOST}:{port}/webhook", process
 
 
 @contextlib.contextmanager
@@ -81,18 +88,31 @@ def rasa_server(workdir: Path, action_url: str, model: Path = MODEL, port: Optio
     Conversations are stored in workdir/conversations.sqlite3, so a server started again on
     the same workdir continues them.
     """
+    with rasa_process(workdir, project_endpoints(action_url, workdir / "conversations.sqlite3"), model, port) as (url, _process_):
+        yield url
+
+
+def project_endpoints(action_url: str, tracker_db: Path) -> str:
+    """endpoints.yml as `make run` uses it, with this action server and tracker database."""
+    text = (ROOT / "endpoints.yml").read_text()
+    return text.replace("http://localhost:5055/webhook", action_url).replace("runtime/conversations.sqlite3", str(tracker_db))
+
+
+@contextlib.contextmanager
+def rasa_process(
+    workdir: Path, endpoints_yml: str, model: Path = MODEL, port: Optional[int] = None,
+    credentials: Path = ROOT / "credentials.yml", extra_args: Sequence[str] = (),
+) -> Iterator[Tuple[str, subprocess.Popen]]:
+    """A Rasa server with the given endpoints.yml text; yields (webhook URL, process)."""
     port = port or free_port()
     endpoints = workdir / f"endpoints-{port}.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "{action_url}"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "conversations.sqlite3"}"\n'
-    )
+    endpoints.write_text(endpoints_yml)
     args = [
         str(VENV_BIN / "rasa"), "run", "-m", str(model), "-i", HOST, "-p", str(port),
-        "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml"),
+        "--endpoints", str(endpoints), "--credentials", str(credentials), *extra_args,
     ]
-    with _process(args, f"http://{HOST}:{port}/", workdir / f"rasa-{port}.log", {"TF_CPP_MIN_LOG_LEVEL": "2"}, 180):
-        yield f"http://{HOST}:{port}/webhooks/rest/webhook"
+    with _process(args, f"http://{HOST}:{port}/", workdir / f"rasa-{port}.log", {"TF_CPP_MIN_LOG_LEVEL": "2"}, 180) as process:
+        yield f"http://{HOST}:{port}/webhooks/rest/webhook", process
 
 
 def say(webhook: str, sender: str, text: str, **metadata) -> list:

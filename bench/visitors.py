@@ -1,0 +1,166 @@
+"""Simulated visitors: conversation scripts and a closed-loop load driver over the REST webhook.
+
+A turn is one POST to the webhook and waiting for its reply. Each visitor runs whole
+conversations back to back (a new sender each), and each level stops after a fixed number
+of turns or a wall-clock cap, whichever comes first. A turn fails on an HTTP error, a
+timeout, an empty reply, or a reply without the expected words.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+import httpx
+
+# (message, words the reply must contain)
+Turn = Tuple[str, str]
+Conversation = Sequence[Turn]
+
+PHONE = "(800) 705-9182"
+
+# Our assistant: knowledge questions, follow-ups that rely on context, and complete inquiries.
+ADMISSIONS: List[Conversation] = [
+    [
+        ("hi", "Medical Billing and Coding and Healthcare Information Technology"),
+        ("how long is medical billing and coding?", "Medical Billing and Coding takes 15 months"),
+        ("is it online?", "Medical Billing and Coding can be completed online"),
+        ("and health IT?", "Healthcare Information Technology can be completed online"),
+        ("which campuses have it?", "Augusta, GA"),
+        ("thanks!", ""),
+    ],
+    [
+        ("what's the difference between medical coding and health IT?", "They are related but not the same."),
+        ("how long are the programs?", "Healthcare Information Technology takes 18 months"),
+        ("can I take health IT in Tulsa?", "isn't offered at our Tulsa, OK campus"),
+        ("what about billing and coding", "Medical Billing and Coding"),
+        ("how much does the tuition cost?", PHONE),
+        ("ok bye", ""),
+    ],
+    [
+        ("can I study health IT online?", "Yes, Healthcare Information Technology can be completed online"),
+        ("I'd like more info", "What's your full name?"),
+        ("Dana Example", "What's your email address?"),
+        ("dana.example@example.com", "What's the best phone number"),
+        ("how long is it?", "Healthcare Information Technology takes 18 months"),
+        ("(706) 555-0199", "We talked about Healthcare Information Technology"),
+        ("yes", "Where would you like to study Healthcare Information Technology?"),
+        ("Online through our Chattanooga, TN campus", "How would you like admissions to contact you?"),
+        ("email", "May the college's admissions office contact you by email"),
+        ("yes", "Here's what I'll send to admissions"),
+        ("yes", "Thank you! Your details are with the admissions office"),
+        ("what jobs can I get with it?", "Healthcare Information Technology"),
+    ],
+]
+
+# `rasa init --no-prompt`'s assistant, on its own training messages; conversations of the
+# same lengths as ours, cycling through its exchanges.
+_INIT_EXCHANGES: List[Turn] = [
+    ("hello", "Hey! How are you?"),
+    ("I am very sad", "Did that help you?"),
+    ("yes", "Great, carry on!"),
+    ("are you a bot?", "I am a bot, powered by Rasa."),
+    ("great", "Great, carry on!"),
+    ("goodbye", "Bye"),
+]
+BASELINE: List[Conversation] = [
+    [turn for turn, _ in zip(itertools.cycle(_INIT_EXCHANGES), ours)] for ours in ADMISSIONS
+]
+# Every conversation here runs in the mix; the form is one in three conversations.
+MIX = (0, 1, 2)
+
+
+@dataclass
+class LevelResult:
+    concurrency: int
+    latencies: List[float] = field(default_factory=list)  # seconds, successful or not
+    errors: int = 0
+    wrong_answers: int = 0
+    conversations: int = 0
+    seconds: float = 0.0
+    first_failures: List[str] = field(default_factory=list)
+
+    def fail(self, reason: str) -> None:
+        self.errors += 1
+        if len(self.first_failures) < 5:
+            self.first_failures.append(reason)
+
+
+def reply_text(replies: object) -> str:
+    if not isinstance(replies, list):
+        return ""
+    return "\n".join(str(r.get("text") or r.get("image") or "") for r in replies if isinstance(r, dict))
+
+
+async def _visitor(
+    index: int, client: httpx.AsyncClient, webhook: str, scripts: Sequence[Conversation],
+    budget: "_Budget", result: LevelResult,
+) -> None:
+    for number in itertools.count(index):
+        script = scripts[MIX[number % len(MIX)]]
+        sender = f"bench-{uuid.uuid4()}"
+        result.conversations += 1
+        for message, expected in script:
+            if not budget.take():
+                return
+            started = time.perf_counter()
+            try:
+                response = await client.post(webhook, json={"sender": sender, "message": message})
+                status, body = response.status_code, (response.json() if response.status_code == 200 else None)
+            except (httpx.HTTPError, ValueError) as error:
+                status, body = None, None
+                result.fail(f"{message!r}: {type(error).__name__}")
+            result.latencies.append(time.perf_counter() - started)
+            if status is None:
+                break  # the conversation's state is unknown: start a new one
+            text = reply_text(body)
+            if status != 200 or not text:
+                result.fail(f"{message!r}: HTTP {status}, reply {text[:80]!r}")
+                break
+            if expected not in text:
+                result.wrong_answers += 1
+                result.fail(f"{message!r}: expected {expected!r}, got {text[:120]!r}")
+                break
+
+
+class _Budget:
+    """At most `turns` turns, none started after the deadline."""
+
+    def __init__(self, turns: int, seconds: float) -> None:
+        self.left = turns
+        self.deadline = time.monotonic() + seconds
+
+    def take(self) -> bool:
+        if self.left <= 0 or time.monotonic() > self.deadline:
+            return False
+        self.left -= 1
+        return True
+
+
+async def run_level(
+    webhook: str, scripts: Sequence[Conversation], concurrency: int, turns: int, seconds: float, timeout: float = 30.0,
+) -> LevelResult:
+    result = LevelResult(concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
+        budget = _Budget(turns, seconds)
+        started = time.perf_counter()
+        await asyncio.gather(*(_visitor(i, client, webhook, scripts, budget, result) for i in range(concurrency)))
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+def first_answer(webhook: str, message: str, give_up_at: float) -> Optional[float]:
+    """Send one real message until it is answered; returns the time.monotonic() of the answer."""
+    while time.monotonic() < give_up_at:
+        try:
+            response = httpx.post(webhook, json={"sender": f"bench-cold-{uuid.uuid4()}", "message": message}, timeout=30)
+            if response.status_code == 200 and reply_text(response.json()):
+                return time.monotonic()
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    return None
