@@ -1,0 +1,103 @@
+"""Three of Rasa 3.6's per-turn costs, removed without changing what they compute.
+
+Profiling the Rasa server under load (README "Benchmark") found:
+- each action server response is checked with `jsonschema.validate(result, spec)`, which
+  first validates the constant spec itself against the JSON Schema 2020-12 metaschema:
+  about two thirds of the server's CPU time. Here the spec is checked once and its
+  validator reused; every response is still validated, and an invalid one raises the same
+  ValidationError with Rasa's hint;
+- every stored event read back is matched to its class by walking all Event subclasses
+  (`Event.resolve_by_type`): 7% of the time once the above was gone. Here the classes are
+  looked up by type name, with Rasa's own walk for a name not seen yet;
+- every call to the action server opens a new HTTP client session and TCP connection
+  (11% after the above). Here one session per event loop keeps connections alive, for at
+  most KEEPALIVE_SECONDS idle: less than the action server's own keep-alive (Sanic's
+  default is 5 s), so the client never reuses a connection the server is closing.
+
+Installed when the Rasa server loads this package's REST channel (credentials.yml).
+"""
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+from typing import Any, Dict, Optional, Tuple, Type
+
+import aiohttp
+from jsonschema.exceptions import best_match
+from jsonschema.validators import validator_for
+from rasa.core.actions.action import RemoteAction
+from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
+from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import all_subclasses
+from rasa.utils.endpoints import EndpointConfig
+
+KEEPALIVE_SECONDS = 2.0
+
+_rasa_resolve_by_type = Event.resolve_by_type
+_event_classes: Dict[str, Type[Event]] = {}
+_rasa_session = EndpointConfig.session
+_sessions: Dict[Tuple[int, Tuple[Tuple[str, str], ...]], aiohttp.ClientSession] = {}
+
+
+@lru_cache(maxsize=1)
+def _response_validator() -> Any:
+    spec = RemoteAction.action_response_format_spec()
+    validator_class = validator_for(spec)
+    validator_class.check_schema(spec)
+    return validator_class(spec)
+
+
+def validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
+    error = best_match(_response_validator().iter_errors(result))  # what jsonschema.validate raises
+    if error is not None:
+        error.message += (
+            ". Failed to validate Action server response from API, make sure your response "
+            f"from the Action endpoint is valid. For more information about the format visit {DOCS_BASE_URL}/custom-actions"
+        )
+        raise error
+    return True
+
+
+def resolve_event_by_type(type_name: str, default: Optional[Type[Event]] = None) -> Optional[Type[Event]]:
+    found = _event_classes.get(type_name)
+    if found is None:
+        for cls in all_subclasses(Event):  # the first class with the name wins, as in Rasa
+            _event_classes.setdefault(cls.type_name, cls)
+        found = _event_classes.get(type_name)
+    return found if found is not None else _rasa_resolve_by_type(type_name, default)
+
+
+class _Kept:
+    """`async with` on a shared session: entering gives it, leaving keeps it open."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *_exc: Any) -> None:
+        return None
+
+
+def endpoint_session(self: EndpointConfig) -> Any:
+    """What EndpointConfig.session returns (Rasa uses it only in `async with`)."""
+    if self.basic_auth:
+        return _rasa_session(self)
+    key = (id(asyncio.get_running_loop()), tuple(sorted((self.headers or {}).items())))
+    session = _sessions.get(key)
+    if session is None or session.closed:
+        session = aiohttp.ClientSession(
+            headers=self.headers,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
+        )
+        _sessions[key] = session
+    return _Kept(session)
+
+
+def install() -> None:
+    RemoteAction._validate_action_result = validate_action_result  # type: ignore[assignment]
+    Event.resolve_by_type = staticmethod(resolve_event_by_type)  # type: ignore[assignment]
+    EndpointConfig.session = endpoint_session  # type: ignore[assignment]
