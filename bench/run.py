@@ -2,8 +2,9 @@
 
 Both assistants are started on loopback (ours: action server + Rasa server with the SQLite
 tracker store as `make run` configures them; the baseline: its own endpoints and
-credentials), then for each concurrency level ours and the baseline get the same load shape,
-one after the other, so drift on a shared machine affects both alike.
+credentials), then for each concurrency level ours and the baseline get the same load shape
+in alternating rounds (ours, baseline, ours, ...), so that load from other work on a shared
+machine falls on both alike.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ RESULTS = ROOT / "bench" / "results"
 LEVELS = (1, 10, 50)
 # Turns per level: enough for a p99 at each level, small enough to stay within minutes.
 TURNS = {1: 120, 10: 400, 50: 800}
+ROUNDS = 4
 
 
 def peak_memory_mb(pid: int) -> float:
@@ -59,18 +61,18 @@ def train_ours(workdir: Path) -> tuple:
 
 def warm_up(webhook: str, scripts) -> None:
     """One pass over each script, not measured (first predictions build caches and graphs)."""
-    asyncio.run(visitors.run_level(webhook, scripts, len(scripts), sum(len(s) for s in scripts), 120))
+    asyncio.run(visitors.run_level(webhook, visitors.crowd(len(scripts), scripts), sum(len(s) for s in scripts), 120))
 
 
 def main(argv: List[str] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="concurrency levels, e.g. 1,10,50")
     parser.add_argument("--turns-scale", type=float, default=1.0, help="multiply the turns per level (quick runs: 0.2)")
-    parser.add_argument("--seconds", type=float, default=60, help="wall-clock cap per level and assistant")
+    parser.add_argument("--seconds", type=float, default=60, help="wall-clock cap per level and assistant (split over the rounds)")
     parser.add_argument("--no-readme", action="store_true", help="do not update the table in README.md")
     args = parser.parse_args(argv)
     levels = [int(level) for level in args.levels.split(",")]
-    turns = {level: max(level, int(TURNS.get(level, 8 * level) * args.turns_scale)) for level in levels}
+    turns = {level: max(level * ROUNDS, int(TURNS.get(level, 8 * level) * args.turns_scale)) for level in levels}
     say = lambda message: print(f"[bench] {message}", flush=True)  # noqa: E731
 
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -105,14 +107,19 @@ def main(argv: List[str] = None) -> int:
             warm_up(webhook, visitors.ADMISSIONS)
             warm_up(base_webhook, visitors.BASELINE)
             ours["levels"], theirs["levels"] = [], []
+            assistants = (("ours", webhook, visitors.ADMISSIONS, ours), ("baseline", base_webhook, visitors.BASELINE, theirs))
             for level in levels:
-                for name, url, scripts, figures in (("ours", webhook, visitors.ADMISSIONS, ours), ("baseline", base_webhook, visitors.BASELINE, theirs)):
-                    result = asyncio.run(visitors.run_level(url, scripts, level, turns[level], args.seconds))
-                    figures["levels"].append(report.level_figures(result))
-                    shown = figures["levels"][-1]
+                totals = {name: visitors.LevelResult(level) for name, *_ in assistants}
+                crowds = {name: visitors.crowd(level, scripts) for name, _, scripts, _ in assistants}
+                for _round in range(ROUNDS):
+                    for name, url, _, _ in assistants:
+                        totals[name].add(asyncio.run(visitors.run_level(url, crowds[name], turns[level] // ROUNDS, args.seconds / ROUNDS)))
+                for name, _, _, figures in assistants:
+                    shown = report.level_figures(totals[name])
+                    figures["levels"].append(shown)
                     say(f"{name:8} {level:3} visitors: p50 {shown['p50_ms']} ms, p95 {shown['p95_ms']} ms, p99 {shown['p99_ms']} ms, "
                         f"{shown['turns_per_second']} turns/s, {shown['errors']} errors in {shown['turns']} turns")
-                    for failure in result.first_failures:
+                    for failure in shown["first_failures"]:
                         say(f"  failure: {failure}")
             ours["peak_memory_mb"] = {"rasa": peak_memory_mb(rasa_proc.pid), "actions": peak_memory_mb(action_proc.pid)}
             theirs["peak_memory_mb"] = {"rasa": peak_memory_mb(base_proc.pid)}
@@ -123,7 +130,7 @@ def main(argv: List[str] = None) -> int:
             "timestamp": timestamp,
             "rasa_version": rasa.__version__,
             "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-            "load": {"levels": levels, "turns_per_level": turns, "seconds_cap_per_level": args.seconds, "closed_loop": True},
+            "load": {"levels": levels, "turns_per_level": turns, "seconds_cap_per_level": args.seconds, "alternating_rounds": ROUNDS, "closed_loop": True},
             "ours": ours,
             "baseline": theirs,
         }

@@ -83,6 +83,15 @@ class LevelResult:
     seconds: float = 0.0
     first_failures: List[str] = field(default_factory=list)
 
+    def add(self, other: "LevelResult") -> None:
+        """Fold in another round at the same concurrency."""
+        self.latencies += other.latencies
+        self.errors += other.errors
+        self.wrong_answers += other.wrong_answers
+        self.conversations += other.conversations
+        self.seconds += other.seconds
+        self.first_failures = (self.first_failures + other.first_failures)[:5]
+
     def fail(self, reason: str) -> None:
         self.errors += 1
         if len(self.first_failures) < 5:
@@ -95,35 +104,57 @@ def reply_text(replies: object) -> str:
     return "\n".join(str(r.get("text") or r.get("image") or "") for r in replies if isinstance(r, dict))
 
 
-async def _visitor(
-    index: int, client: httpx.AsyncClient, webhook: str, scripts: Sequence[Conversation],
-    budget: "_Budget", result: LevelResult,
-) -> None:
-    for number in itertools.count(index):
-        script = scripts[MIX[number % len(MIX)]]
-        sender = f"bench-{uuid.uuid4()}"
-        result.conversations += 1
-        for message, expected in script:
-            if not budget.take():
-                return
-            started = time.perf_counter()
-            try:
-                response = await client.post(webhook, json={"sender": sender, "message": message})
-                status, body = response.status_code, (response.json() if response.status_code == 200 else None)
-            except (httpx.HTTPError, ValueError) as error:
-                status, body = None, None
-                result.fail(f"{message!r}: {type(error).__name__}")
+class Visitor:
+    """One simulated visitor: whole conversations back to back, a new sender for each.
+
+    The visitor keeps its place between rounds, so a conversation interrupted when a round's
+    budget runs out goes on in the next round.
+    """
+
+    def __init__(self, number: int, scripts: Sequence[Conversation]) -> None:
+        self.number, self.scripts = number - 1, scripts
+        self._next_conversation()
+
+    def _next_conversation(self) -> None:
+        self.number += 1
+        self.script = self.scripts[MIX[self.number % len(MIX)]]
+        self.sender, self.turn, self.started = f"bench-{uuid.uuid4()}", 0, False
+
+    async def talk(self, client: httpx.AsyncClient, webhook: str, budget: "_Budget", result: LevelResult) -> None:
+        while budget.take():
+            if not self.started:
+                result.conversations += 1
+                self.started = True
+            message, expected = self.script[self.turn]
+            if await self._say(client, webhook, message, expected, result):
+                self.turn += 1
+                if self.turn < len(self.script):
+                    continue
+            self._next_conversation()  # finished, or its state is unknown after a failure
+
+    async def _say(self, client: httpx.AsyncClient, webhook: str, message: str, expected: str, result: LevelResult) -> bool:
+        started = time.perf_counter()
+        try:
+            response = await client.post(webhook, json={"sender": self.sender, "message": message})
+            status, body = response.status_code, (response.json() if response.status_code == 200 else None)
+        except (httpx.HTTPError, ValueError) as error:
             result.latencies.append(time.perf_counter() - started)
-            if status is None:
-                break  # the conversation's state is unknown: start a new one
-            text = reply_text(body)
-            if status != 200 or not text:
-                result.fail(f"{message!r}: HTTP {status}, reply {text[:80]!r}")
-                break
-            if expected not in text:
-                result.wrong_answers += 1
-                result.fail(f"{message!r}: expected {expected!r}, got {text[:120]!r}")
-                break
+            result.fail(f"{message!r}: {type(error).__name__}")
+            return False
+        result.latencies.append(time.perf_counter() - started)
+        text = reply_text(body)
+        if status != 200 or not text:
+            result.fail(f"{message!r}: HTTP {status}, reply {text[:80]!r}")
+            return False
+        if expected not in text:
+            result.wrong_answers += 1
+            result.fail(f"{message!r}: expected {expected!r}, got {text[:120]!r}")
+            return False
+        return True
+
+
+def crowd(size: int, scripts: Sequence[Conversation]) -> List[Visitor]:
+    return [Visitor(number, scripts) for number in range(size)]
 
 
 class _Budget:
@@ -140,15 +171,14 @@ class _Budget:
         return True
 
 
-async def run_level(
-    webhook: str, scripts: Sequence[Conversation], concurrency: int, turns: int, seconds: float, timeout: float = 30.0,
-) -> LevelResult:
-    result = LevelResult(concurrency)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+async def run_level(webhook: str, visitors: Sequence[Visitor], turns: int, seconds: float, timeout: float = 30.0) -> LevelResult:
+    """The visitors talk at once until `turns` turns are taken or `seconds` have passed."""
+    result = LevelResult(len(visitors))
+    limits = httpx.Limits(max_connections=len(visitors), max_keepalive_connections=len(visitors))
     async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
         budget = _Budget(turns, seconds)
         started = time.perf_counter()
-        await asyncio.gather(*(_visitor(i, client, webhook, scripts, budget, result) for i in range(concurrency)))
+        await asyncio.gather(*(visitor.talk(client, webhook, budget, result) for visitor in visitors))
         result.seconds = time.perf_counter() - started
     return result
 
