@@ -106,11 +106,11 @@ def plot(run: Dict, path: Path) -> Optional[str]:
     except ImportError:
         return "matplotlib is not installed: no plot"
     figure, axis = plt.subplots(figsize=(7, 4.5))
-    for key, label, style in (("ours", "admissions assistant", "-"), ("baseline", "rasa init baseline", "--")):
+    for key, label, style, color in (("ours", "admissions assistant", "-", "tab:blue"), ("baseline", "rasa init baseline", "--", "tab:gray")):
         levels = run[key]["levels"]
         x = [level["concurrency"] for level in levels]
         for q, marker in (("p50_ms", "o"), ("p95_ms", "s"), ("p99_ms", "^")):
-            axis.plot(x, [level[q] for level in levels], style, marker=marker, label=f"{label} {q[:3]}")
+            axis.plot(x, [level[q] for level in levels], style, color=color, marker=marker, label=f"{label} {q[:3]}")
     axis.set_xscale("log")
     axis.set_yscale("log")
     axis.set_xticks([level["concurrency"] for level in run["ours"]["levels"]])

@@ -12,12 +12,12 @@ import itertools
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import httpx
 
-# (message, words the reply must contain)
-Turn = Tuple[str, str]
+from tests.conversations import INQUIRY, Turn
+
 Conversation = Sequence[Turn]
 
 PHONE = "(800) 705-9182"
@@ -40,20 +40,7 @@ ADMISSIONS: List[Conversation] = [
         ("how much does the tuition cost?", PHONE),
         ("ok bye", ""),
     ],
-    [
-        ("can I study health IT online?", "Yes, Healthcare Information Technology can be completed online"),
-        ("I'd like more info", "What's your full name?"),
-        ("Dana Example", "What's your email address?"),
-        ("dana.example@example.com", "What's the best phone number"),
-        ("how long is it?", "Healthcare Information Technology takes 18 months"),
-        ("(706) 555-0199", "We talked about Healthcare Information Technology"),
-        ("yes", "Where would you like to study Healthcare Information Technology?"),
-        ("Online through our Chattanooga, TN campus", "How would you like admissions to contact you?"),
-        ("email", "May the college's admissions office contact you by email"),
-        ("yes", "Here's what I'll send to admissions"),
-        ("yes", "Thank you! Your details are with the admissions office"),
-        ("what jobs can I get with it?", "Healthcare Information Technology"),
-    ],
+    INQUIRY,
 ]
 
 # `rasa init --no-prompt`'s assistant, on its own training messages; conversations of the

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, edit_yaml
+from tests.conversations import INQUIRY
 from tests.servers import action_server, leads_cli, rasa_server, say, texts
 
 PHONE = "(800) 705-9182"
@@ -90,21 +91,7 @@ def test_an_inquiry_completed_over_rest_is_exported_exactly_once(servers):
     url, leads_url, workdir = servers
     sender = visitor()
     page = "https://college.example/programs/health-it"
-    conversation = [
-        ("can I study health IT online?", "Yes, Healthcare Information Technology can be completed online"),
-        ("I'd like more info", "What's your full name?"),
-        ("Dana O'Brien-Núñez", "What's your email address?"),
-        ("dana.obrien@example", "doesn't look like a valid email address"),
-        ("dana.obrien@example.com", "What's the best phone number"),
-        ("how long is it?", "Healthcare Information Technology takes 18 months"),
-        ("(706) 555-0199", "We talked about Healthcare Information Technology"),
-        ("yes", "Where would you like to study Healthcare Information Technology?"),
-        ("Online through our Chattanooga, TN campus", "How would you like admissions to contact you?"),
-        ("email", "May the college's admissions office contact you by email"),
-        ("yes", "Here's what I'll send to admissions"),
-        ("yes", "Thank you! Your details are with the admissions office"),
-    ]
-    for message, expected in conversation:
+    for message, expected in INQUIRY:
         reply = texts(say(url, sender, message, page_url=page))
         assert expected in reply, f"after {message!r}: {reply}"
     assert "+17065550199" not in texts(say(url, sender, "how long is it?"))  # details cleared
