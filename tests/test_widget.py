@@ -302,12 +302,12 @@ def test_an_unreachable_server_gets_a_message_with_the_phone_number(tmp_path, br
 def test_a_typing_indicator_shows_while_the_assistant_answers(site, page):
     open_chat(page, site["page"])
     held: list = []
-    page.route(site["webhook"], held.append)  # hold the request: the assistant is "thinking"
+    page.route(site["webhook"], lambda route: held.append(route))  # hold the request: the assistant is "thinking"
     send(page, f"how long is {BILLING.name.lower()}?")
     typing = page.locator("deep-chat .deep-chat-loading-message-bubble")
     expect(typing).to_be_visible()
-    page.unroute(site["webhook"])
     for route in held:
         route.continue_()
+    page.unroute(site["webhook"])
     expect_reply(page, duration_answer())
     expect(typing).to_have_count(0)

@@ -25,7 +25,13 @@ from actions.knowledge import KnowledgeError, load_knowledge
 WEB = Path(__file__).resolve().parent
 SITE = WEB / "site"
 DEEP_CHAT = WEB / "node_modules" / "deep-chat" / "dist" / "deepChat.bundle.js"
-PHONE_MARK = "{{admissions_phone}}"  # filled in the demo pages from the knowledge base
+LAYOUT = SITE / "layout.html"  # head, navigation, footer and the widget snippet of every page
+
+# The demo pages: URL path -> (navigation label, page title, file with the page's <main>).
+PAGES: Dict[str, Tuple[str, str, Path]] = {
+    "/": ("Programs", "Health Careers Admissions", SITE / "pages" / "index.html"),
+    "/apply.html": ("How to apply", "How to apply - Health Careers Admissions", SITE / "pages" / "apply.html"),
+}
 
 TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
          ".js": "text/javascript; charset=utf-8", ".json": "application/json",
@@ -33,14 +39,26 @@ TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
 
 # URL path -> file. Only these are served: nothing else under web/ (or node_modules) leaks.
 FILES: Dict[str, Path] = {
-    "/": SITE / "index.html",
-    "/index.html": SITE / "index.html",
-    "/apply.html": SITE / "apply.html",
     "/site.css": SITE / "site.css",
     "/widget/widget.js": SITE / "widget.js",
     "/widget/widget.css": SITE / "widget.css",
     "/widget/deep-chat.js": DEEP_CHAT,
 }
+
+
+def render_page(path: str, phone: str) -> bytes:
+    """A demo page in the layout; the phone number comes from the knowledge base, not the HTML."""
+    _, title, main = PAGES[path]
+    current = {href: ' aria-current="page"' if href == path else "" for href in PAGES}
+    nav = "\n      ".join(
+        f'<a href="{href}"{current[href]}>{html.escape(label)}</a>' for href, (label, _, _) in PAGES.items()
+    )
+    filled = {"{{title}}": html.escape(title), "{{nav}}": nav, "{{main}}": main.read_text().rstrip("\n"),
+              "{{admissions_phone}}": html.escape(phone)}
+    page = LAYOUT.read_text()
+    for mark, value in filled.items():
+        page = page.replace(mark, value)
+    return page.encode()
 
 
 def widget_config(server_url: str, phone: str) -> bytes:
@@ -70,13 +88,12 @@ class SiteHandler(BaseHTTPRequestHandler):
     def _content(self, path: str) -> Optional[Tuple[bytes, str]]:
         if path == "/widget/widget-config.json":
             return self.config, TYPES[".json"]
+        if path in PAGES:
+            return render_page(path, self.phone), TYPES[".html"]
         file = FILES.get(path)
         if file is None or not file.is_file():
             return None
-        body = file.read_bytes()
-        if file.suffix == ".html":
-            body = body.replace(PHONE_MARK.encode(), html.escape(self.phone).encode())
-        return body, TYPES.get(file.suffix, "application/octet-stream")
+        return file.read_bytes(), TYPES.get(file.suffix, "application/octet-stream")
 
     def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
         self.send_response(status)
