@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import httpx
 
@@ -88,11 +88,13 @@ def action_server(workdir: Path, knowledge_dir: Optional[Path] = None, leads_url
 
 
 @contextlib.contextmanager
-def rasa_server(workdir: Path, action_url: str, model: Path = MODEL, port: Optional[int] = None) -> Iterator[str]:
+def rasa_server(
+    workdir: Path, action_url: str, model: Path = MODEL, port: Optional[int] = None, cors_origins: Sequence[str] = (),
+) -> Iterator[str]:
     """Yields the REST webhook URL of a Rasa server using the given action server.
 
     Conversations are stored in workdir/conversations.sqlite3, so a server started again on
-    the same workdir continues them.
+    the same workdir continues them. Browsers from `cors_origins` may call it (as run.sh).
     """
     port = port or free_port()
     endpoints = workdir / f"endpoints-{port}.yml"
@@ -104,8 +106,24 @@ def rasa_server(workdir: Path, action_url: str, model: Path = MODEL, port: Optio
         str(VENV_BIN / "rasa"), "run", "-m", str(model), "-i", HOST, "-p", str(port),
         "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml"),
     ]
+    if cors_origins:
+        args += ["--cors", *cors_origins]
     with _process(args, f"http://{HOST}:{port}/", workdir / f"rasa-{port}.log", {"TF_CPP_MIN_LOG_LEVEL": "2"}, 180):
         yield f"http://{HOST}:{port}/webhooks/rest/webhook"
+
+
+@contextlib.contextmanager
+def web_server(workdir: Path, server_url: str, port: Optional[int] = None) -> Iterator[str]:
+    """Yields the URL of the demo page, whose widget talks to the Rasa server at server_url."""
+    port = port or free_port()
+    args = [sys.executable, "-m", "web.serve", "--host", HOST, "--port", str(port), "--server-url", server_url]
+    with _process(args, f"http://{HOST}:{port}/", workdir / f"web-{port}.log", {}, 60):
+        yield f"http://{HOST}:{port}"
+
+
+def server_url(webhook: str) -> str:
+    """http://host:port of the Rasa server behind a REST webhook URL."""
+    return webhook.split("/webhooks/", 1)[0]
 
 
 def say(webhook: str, sender: str, text: str, **metadata) -> list:
