@@ -6,6 +6,7 @@ browser context (its own sessionStorage, so its own conversation).
 """
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -16,7 +17,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from actions.knowledge import load_knowledge
-from tests.conftest import ROOT
+from tests.conftest import ROOT, edit_yaml
+from web.serve import render_page
 from tests.servers import action_server, free_port, leads_cli, rasa_server, server_url, web_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -272,6 +274,10 @@ def test_the_page_serves_everything_itself_with_the_phone_from_the_knowledge_bas
     config = httpx.get(site["page"] + "widget/widget-config.json", timeout=10).json()
     assert config == {"server_url": server_url(site["webhook"]), "phone": KB.admissions.phone}
     assert httpx.get(site["page"] + "package.json", timeout=10).status_code == 404
+    home = httpx.get(site["page"], timeout=10).text
+    for program in KB.programs:  # the program cards come from the knowledge base
+        assert f"<h2>{program.name}</h2>" in home and html.escape(program.career_summary) in home
+    assert KB.admissions.phone in home
     page = new_page(browser)
     try:
         requests: List[str] = []
@@ -311,3 +317,13 @@ def test_a_typing_indicator_shows_while_the_assistant_answers(site, page):
     page.unroute(site["webhook"])
     expect_reply(page, duration_answer())
     expect(typing).to_have_count(0)
+
+
+def test_a_program_added_to_the_knowledge_base_appears_on_the_demo_page(knowledge_copy):
+    def add_program(data):
+        data["programs"].append({**data["programs"][0], "id": "pharmacy_tech", "name": "Pharmacy Technician",
+                                 "aliases": ["pharmacy tech"], "career_summary": "Pharmacy <technicians> prepare medicines"})
+
+    edit_yaml(knowledge_copy / "programs.yml", add_program)
+    page = render_page("/", load_knowledge(knowledge_copy)).decode()
+    assert "<h2>Pharmacy Technician</h2>" in page and "Pharmacy &lt;technicians&gt; prepare medicines" in page

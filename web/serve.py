@@ -1,9 +1,9 @@
 """Serve the demo admissions page, the chat widget and its configuration.
 
 Everything the page needs (deep-chat's bundle included) comes from this server, never a
-CDN. The one fact the widget shows on its own, the admissions phone number for the
-"cannot reach the assistant" message, is read from knowledge/contact.yml at start-up, so
-staff keep changing it in one place.
+CDN. The facts the pages show (each program's summary, the admissions phone number for
+the footer and the widget's "cannot reach the assistant" message) are read from
+knowledge/ at start-up, so staff keep changing them in one place.
 
     python -m web.serve --port 8080 --server-url http://127.0.0.1:5005
 """
@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-from actions.knowledge import KnowledgeError, load_knowledge
+from actions.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 
 WEB = Path(__file__).resolve().parent
 SITE = WEB / "site"
@@ -46,15 +46,27 @@ FILES: Dict[str, Path] = {
 }
 
 
-def render_page(path: str, phone: str) -> bytes:
-    """A demo page in the layout; the phone number comes from the knowledge base, not the HTML."""
+def program_cards(kb: KnowledgeBase) -> str:
+    """One card per program in the knowledge base, so a new program appears on the page too."""
+    cards = (
+        f'      <article class="program">\n        <h2>{html.escape(program.name)}</h2>\n'
+        f"        <p>{html.escape(program.career_summary)}</p>\n"
+        f"        <p>Suits {html.escape(program.suits)}.</p>\n      </article>"
+        for program in kb.programs
+    )
+    return "\n".join(cards)
+
+
+def render_page(path: str, kb: KnowledgeBase) -> bytes:
+    """A demo page in the layout; its facts come from the knowledge base, not the HTML."""
     _, title, main = PAGES[path]
     current = {href: ' aria-current="page"' if href == path else "" for href in PAGES}
     nav = "\n      ".join(
         f'<a href="{href}"{current[href]}>{html.escape(label)}</a>' for href, (label, _, _) in PAGES.items()
     )
     filled = {"{{title}}": html.escape(title), "{{nav}}": nav, "{{main}}": main.read_text().rstrip("\n"),
-              "{{admissions_phone}}": html.escape(phone)}
+              "{{program_cards}}": program_cards(kb),  # after {{main}}, which contains it
+              "{{admissions_phone}}": html.escape(kb.admissions.phone)}
     page = LAYOUT.read_text()
     for mark, value in filled.items():
         page = page.replace(mark, value)
@@ -71,8 +83,8 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     server_version = "AdmissionsSite"
 
-    def __init__(self, *args, config: bytes, phone: str, **kwargs) -> None:
-        self.config, self.phone = config, phone
+    def __init__(self, *args, config: bytes, kb: KnowledgeBase, **kwargs) -> None:
+        self.config, self.kb = config, kb
         super().__init__(*args, **kwargs)
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
@@ -89,7 +101,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         if path == "/widget/widget-config.json":
             return self.config, TYPES[".json"]
         if path in PAGES:
-            return render_page(path, self.phone), TYPES[".html"]
+            return render_page(path, self.kb), TYPES[".html"]
         file = FILES.get(path)
         if file is None or not file.is_file():
             return None
@@ -111,8 +123,8 @@ class SiteHandler(BaseHTTPRequestHandler):
 
 def make_server(host: str, port: int, server_url: str) -> ThreadingHTTPServer:
     """A ready server; raises KnowledgeError when knowledge/ is invalid."""
-    phone = load_knowledge().admissions.phone
-    handler = partial(SiteHandler, config=widget_config(server_url, phone), phone=phone)
+    kb = load_knowledge()
+    handler = partial(SiteHandler, config=widget_config(server_url, kb.admissions.phone), kb=kb)
     return ThreadingHTTPServer((host, port), handler)
 
 
