@@ -11,9 +11,17 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: setup train run shell test bench clean
+.PHONY: setup widget browser train run shell test bench clean
 
-setup: $(VENV)/.installed $(SPACY_MODEL)/meta.json
+setup: $(VENV)/.installed $(SPACY_MODEL)/meta.json widget
+
+# The chat widget's npm packages (quick when web/package-lock.json has not changed).
+widget:
+	@scripts/setup_web.sh
+
+# The same, plus Debian's chromium for the browser tests.
+browser:
+	@scripts/setup_web.sh --browser
 
 $(VENV)/.installed: requirements.lock scripts/setup.sh
 	@scripts/setup.sh
@@ -33,7 +41,7 @@ run: setup train
 shell: setup train
 	@scripts/run.sh shell
 
-test: setup train
+test: setup browser train
 	$(PY) -m pytest
 
 # Ours against the `rasa init` baseline at 1, 10 and 50 visitors; see README "Benchmark".

@@ -30,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
         runtime.lead_store().ensure_schema()
     except StoreUnavailable as error:  # questions can still be answered; leads will apologise
         print(f"Warning: {error}; inquiries cannot be saved until it is reachable", file=sys.stderr)
-    runtime.start_delivery()
+    try:
+        runtime.start_delivery()
+    except ValueError as error:
+        print(f"Cannot start the action server: {error}", file=sys.stderr)
+        return 2
     print(f"Knowledge base: {len(kb.programs)} programs, {len(kb.campuses)} campuses ({knowledge.knowledge_dir()})")
     main_from_args(args)
     return 0

@@ -24,7 +24,7 @@ import rasa
 
 from bench import report, visitors
 from bench.baseline import CACHE, baseline, quiet_env
-from tests.servers import ROOT, VENV_BIN, action_process, project_endpoints, rasa_process
+from tests.servers import ROOT, VENV_BIN, action_server_process, project_endpoints, rasa_process
 
 RESULTS = ROOT / "bench" / "results"
 LEVELS = (1, 10, 50)
@@ -97,14 +97,14 @@ def main(argv: List[str] = None) -> int:
         base_dir.mkdir()
         with contextlib.ExitStack() as stack:
             started = time.monotonic()
-            action_url, action_proc = stack.enter_context(action_process(ours_dir))
+            action_proc, action_url = stack.enter_context(action_server_process(ours_dir))
             rasa_started = time.monotonic()
-            webhook, rasa_proc = stack.enter_context(rasa_process(ours_dir, project_endpoints(action_url, ours_dir / "conversations.sqlite3"), model))
+            rasa_proc, webhook = stack.enter_context(rasa_process(ours_dir, project_endpoints(action_url, ours_dir / "conversations.sqlite3"), model))
             cold = seconds_to_answer(webhook, "how long is medical billing and coding?", started)
             ours = {"cold_start_seconds": cold, "rasa_cold_start_seconds": round(cold - (rasa_started - started), 2)}
 
             base_started = time.monotonic()
-            base_webhook, base_proc = stack.enter_context(rasa_process(
+            base_proc, base_webhook = stack.enter_context(rasa_process(
                 base_dir, (base.project / "endpoints.yml").read_text(), base.model, credentials=base.project / "credentials.yml",
             ))
             theirs = {"cold_start_seconds": seconds_to_answer(base_webhook, "hello", base_started)}

@@ -30,7 +30,7 @@ ADMISSIONS: List[Conversation] = [
         ("is it online?", "Medical Billing and Coding can be completed online"),
         ("and health IT?", "Healthcare Information Technology can be completed online"),
         ("which campuses have it?", "Augusta, GA"),
-        ("thanks!", ""),
+        ("thanks!", "You're welcome"),
     ],
     [
         ("what's the difference between medical coding and health IT?", "They are related but not the same."),
@@ -38,7 +38,7 @@ ADMISSIONS: List[Conversation] = [
         ("can I take health IT in Tulsa?", "isn't offered at our Tulsa, OK campus"),
         ("what about billing and coding", "Medical Billing and Coding"),
         ("how much does the tuition cost?", PHONE),
-        ("ok bye", ""),
+        ("ok bye", "Goodbye"),
     ],
     INQUIRY,
 ]

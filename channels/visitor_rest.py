@@ -1,21 +1,37 @@
-"""Rasa's REST channel, refusing requests that would break or mix up conversations.
+"""Rasa's REST channel, made safe for visitors: no mixed-up conversations, no silence.
 
 Rasa's own channel answers a body without a sender in a shared "default" conversation
 (so one visitor could see another's form), and fails with 500 on a JSON body that is not
 an object. Here every such request gets a 4xx that says what is wrong.
+
+When the action server is down or an action fails, Rasa logs the error and answers
+nothing, so the visitor stares at a typing indicator. Here a message that should have
+been answered but got no reply gets a short apology with the admissions phone number.
 """
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Awaitable, Callable, Optional, Tuple
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.shared.constants import INTENT_MESSAGE_PREFIX
+from rasa.shared.core.constants import USER_INTENT_RESTART, USER_INTENT_SESSION_START
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from actions import knowledge
+
+logger = logging.getLogger(__name__)
+
 MAX_SENDER_LENGTH = 128
 MAX_MESSAGE_LENGTH = 5000
+APOLOGY_RESPONSE = "reply_service_trouble"
+# Commands that legitimately answer nothing.
+SILENT_COMMANDS = {USER_INTENT_RESTART, USER_INTENT_SESSION_START}
 
 
 def problem_with(body: bytes) -> Optional[Tuple[int, str]]:
@@ -27,10 +43,12 @@ def problem_with(body: bytes) -> Optional[Tuple[int, str]]:
     if not isinstance(payload, dict):
         return 400, "the body must be a JSON object"
     sender, message = payload.get("sender"), payload.get("message")
-    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_LENGTH:
-        return 400, f"'sender' must be a non-empty string of at most {MAX_SENDER_LENGTH} characters"
+    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_LENGTH or not sender.isprintable():
+        return 400, f"'sender' must be a non-empty string of at most {MAX_SENDER_LENGTH} printable characters"
     if not isinstance(message, str):
         return 400, "'message' must be a string"
+    if not message.strip():
+        return 400, "'message' is empty"
     if len(message) > MAX_MESSAGE_LENGTH:
         return 413, f"'message' is longer than {MAX_MESSAGE_LENGTH} characters"
     if "metadata" in payload and not isinstance(payload["metadata"], (dict, type(None))):
@@ -38,18 +56,45 @@ def problem_with(body: bytes) -> Optional[Tuple[int, str]]:
     return None
 
 
+def expects_reply(text: Optional[str]) -> bool:
+    """Every message deserves an answer, except the commands that reset a conversation."""
+    if not text or not text.strip():
+        return False
+    command = text.strip()
+    if not command.startswith(INTENT_MESSAGE_PREFIX):
+        return True
+    intent = command[len(INTENT_MESSAGE_PREFIX):].split("{")[0].split("@")[0].strip()
+    return intent not in SILENT_COMMANDS
+
+
 class VisitorRestInput(RestInput):
+    def __init__(self) -> None:
+        super().__init__()
+        self._agent: Optional[Agent] = None  # known from the first request on
+
     @classmethod
     def name(cls) -> str:
         return "rest"  # same URL as Rasa's channel: /webhooks/rest/webhook
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = super().blueprint(on_new_message)
+        async def answer_or_apologise(message: UserMessage) -> None:
+            try:
+                await on_new_message(message)
+            except Exception:
+                # Not logged with the text, as Rasa would: it may hold contact details.
+                logger.exception("Handling a message in conversation %s failed", message.sender_id)
+            collector = message.output_channel
+            if isinstance(collector, CollectingOutputChannel) and not collector.messages and expects_reply(message.text):
+                logger.error("No reply to a message in conversation %s; sending the apology", message.sender_id)
+                await collector.send_text_message(message.sender_id, await self._apology(message.sender_id))
+
+        webhook = super().blueprint(answer_or_apologise)
 
         @webhook.middleware("request")
         async def refuse_unusable(request: Request) -> Optional[response.HTTPResponse]:
             if request.method != "POST" or not request.path.endswith("/webhook"):
                 return None
+            self._agent = self._agent or getattr(request.app.ctx, "agent", None)
             found = problem_with(request.body)
             if found:
                 status, reason = found
@@ -57,3 +102,10 @@ class VisitorRestInput(RestInput):
             return None
 
         return webhook
+
+    async def _apology(self, sender_id: str) -> str:
+        """The domain's apology wording, with the phone number from the knowledge base."""
+        assert self._agent is not None, "the request middleware records the agent first"
+        phone = knowledge.current().admissions.phone
+        rendered = await self._agent.nlg.generate(APOLOGY_RESPONSE, DialogueStateTracker(sender_id, []), self.name(), phone=phone)
+        return rendered["text"]

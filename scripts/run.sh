@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# Start the action server and the Rasa server (REST channel); Ctrl-C stops both.
-# `run.sh shell` talks to the same assistant in the terminal instead of serving HTTP.
+# Start the action server, the Rasa server (REST channel) and the demo page with the chat
+# widget; Ctrl-C stops all three. `run.sh shell` talks to the same assistant in the terminal
+# instead of serving HTTP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 HOST="${HOST:-127.0.0.1}"
 ACTIONS_PORT="${ACTIONS_PORT:-5055}"
 RASA_PORT="${RASA_PORT:-5005}"
+WEB_PORT="${WEB_PORT:-8080}"
+# Where browsers reach the Rasa server, and the site origins allowed to call it (CORS):
+# space- or comma-separated, never "*". By default only the demo page may.
+ASSISTANT_URL="${ASSISTANT_URL:-http://${HOST}:${RASA_PORT}}"
+ALLOWED_ORIGINS="${ALLOWED_ORIGINS:-http://${HOST}:${WEB_PORT}}"
+read -r -a origins <<< "${ALLOWED_ORIGINS//,/ }"
+for origin in "${origins[@]}"; do
+  if [[ "$origin" == *"*"* ]]; then
+    echo "ALLOWED_ORIGINS must list the site origins exactly (e.g. https://www.college.edu), not '$origin'." >&2
+    exit 1
+  fi
+done
 MODEL="${MODEL:-models/admissions.tar.gz}"
 mkdir -p runtime
 ENDPOINTS=runtime/endpoints.yml
@@ -35,7 +48,12 @@ if [ "${1:-}" = "shell" ]; then
   exit 0
 fi
 
-echo "Rasa REST webhook: http://${HOST}:${RASA_PORT}/webhooks/rest/webhook  (Ctrl-C stops everything)"
-.venv/bin/rasa run -m "$MODEL" -i "$HOST" -p "$RASA_PORT" --endpoints "$ENDPOINTS" --credentials credentials.yml &
+.venv/bin/python -m web.serve --host "$HOST" --port "$WEB_PORT" --server-url "$ASSISTANT_URL" &
+pids+=($!)
+
+echo "Rasa REST webhook: http://${HOST}:${RASA_PORT}/webhooks/rest/webhook  (CORS: ${origins[*]})"
+echo "Demo page with the chat widget: http://${HOST}:${WEB_PORT}/  (Ctrl-C stops everything)"
+.venv/bin/rasa run -m "$MODEL" -i "$HOST" -p "$RASA_PORT" --endpoints "$ENDPOINTS" --credentials credentials.yml \
+  --cors "${origins[@]}" &
 pids+=($!)
 wait -n "${pids[@]}"

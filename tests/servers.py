@@ -58,16 +58,15 @@ def _process(args, url: str, log: Path, env: Dict[str, str], timeout: float) -> 
 
 
 @contextlib.contextmanager
-def action_server(workdir: Path, knowledge_dir: Optional[Path] = None, leads_url: Optional[str] = None, **extra_env: str) -> Iterator[str]:
-    """Yields the action webhook URL. Leads go to `leads_url` (default: a file in workdir)."""
-    with action_process(workdir, knowledge_dir, leads_url, **extra_env) as (url, _process_):
-        yield url
+def action_server_process(
+    workdir: Path, knowledge_dir: Optional[Path] = None, leads_url: Optional[str] = None, port: Optional[int] = None, **extra_env: str
+) -> Iterator[Tuple[subprocess.Popen, str]]:
+    """Yields the process (so a test can kill it) and the action webhook URL.
 
-
-@contextlib.contextmanager
-def action_process(workdir: Path, knowledge_dir: Optional[Path] = None, leads_url: Optional[str] = None, **extra_env: str) -> Iterator[Tuple[str, subprocess.Popen]]:
-    """Like action_server, and also yields the process (the benchmark measures it)."""
-    port = free_port()
+    Leads go to `leads_url` (default: a file in workdir). A fixed `port` lets a test start
+    the server again where the Rasa server expects it.
+    """
+    port = port or free_port()
     env = {
         "SANIC_HOST": HOST,
         "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -77,18 +76,29 @@ def action_process(workdir: Path, knowledge_dir: Optional[Path] = None, leads_ur
     if knowledge_dir:
         env["KNOWLEDGE_DIR"] = str(knowledge_dir)
     args = [sys.executable, "-m", "actions", "--port", str(port)]
-    with _process(args, f"http://{HOST}:{port}/health", workdir / f"actions-{port}.log", env, 90) as process:
-        yield f"http://{HOST}:{port}/webhook", process
+    with _process(args, f"http://{HOST}:{port}/health", workdir / f"actions-{port}-{time.monotonic_ns()}.log", env, 90) as process:
+        yield process, f"http://{HOST}:{port}/webhook"
 
 
 @contextlib.contextmanager
-def rasa_server(workdir: Path, action_url: str, model: Path = MODEL, port: Optional[int] = None) -> Iterator[str]:
+def action_server(workdir: Path, knowledge_dir: Optional[Path] = None, leads_url: Optional[str] = None, **extra_env: str) -> Iterator[str]:
+    """Yields the action webhook URL. Leads go to `leads_url` (default: a file in workdir)."""
+    with action_server_process(workdir, knowledge_dir, leads_url, **extra_env) as (_, url):
+        yield url
+
+
+@contextlib.contextmanager
+def rasa_server(
+    workdir: Path, action_url: str, model: Path = MODEL, port: Optional[int] = None, cors_origins: Sequence[str] = (),
+) -> Iterator[str]:
     """Yields the REST webhook URL of a Rasa server using the given action server.
 
     Conversations are stored in workdir/conversations.sqlite3, so a server started again on
-    the same workdir continues them.
+    the same workdir continues them. Browsers from `cors_origins` may call it (as run.sh).
     """
-    with rasa_process(workdir, project_endpoints(action_url, workdir / "conversations.sqlite3"), model, port) as (url, _process_):
+    cors = ["--cors", *cors_origins] if cors_origins else []
+    endpoints = project_endpoints(action_url, workdir / "conversations.sqlite3")
+    with rasa_process(workdir, endpoints, model, port, extra_args=cors) as (_, url):
         yield url
 
 
@@ -102,8 +112,8 @@ def project_endpoints(action_url: str, tracker_db: Path) -> str:
 def rasa_process(
     workdir: Path, endpoints_yml: str, model: Path = MODEL, port: Optional[int] = None,
     credentials: Path = ROOT / "credentials.yml", extra_args: Sequence[str] = (),
-) -> Iterator[Tuple[str, subprocess.Popen]]:
-    """A Rasa server with the given endpoints.yml text; yields (webhook URL, process)."""
+) -> Iterator[Tuple[subprocess.Popen, str]]:
+    """A Rasa server with the given endpoints.yml text; yields the process and the REST webhook URL."""
     port = port or free_port()
     endpoints = workdir / f"endpoints-{port}.yml"
     endpoints.write_text(endpoints_yml)
@@ -112,7 +122,21 @@ def rasa_process(
         "--endpoints", str(endpoints), "--credentials", str(credentials), *extra_args,
     ]
     with _process(args, f"http://{HOST}:{port}/", workdir / f"rasa-{port}.log", {"TF_CPP_MIN_LOG_LEVEL": "2"}, 180) as process:
-        yield f"http://{HOST}:{port}/webhooks/rest/webhook", process
+        yield process, f"http://{HOST}:{port}/webhooks/rest/webhook"
+
+
+@contextlib.contextmanager
+def web_server(workdir: Path, server_url: str, port: Optional[int] = None) -> Iterator[str]:
+    """Yields the URL of the demo page, whose widget talks to the Rasa server at server_url."""
+    port = port or free_port()
+    args = [sys.executable, "-m", "web.serve", "--host", HOST, "--port", str(port), "--server-url", server_url]
+    with _process(args, f"http://{HOST}:{port}/", workdir / f"web-{port}.log", {}, 60):
+        yield f"http://{HOST}:{port}"
+
+
+def server_url(webhook: str) -> str:
+    """http://host:port of the Rasa server behind a REST webhook URL."""
+    return webhook.split("/webhooks/", 1)[0]
 
 
 def say(webhook: str, sender: str, text: str, **metadata) -> list:
@@ -135,30 +159,49 @@ def _postgres_bin() -> Path:
     return candidates[-1].parent
 
 
+class PostgresServer:
+    """A throwaway PostgreSQL cluster on loopback that a test can stop and start again."""
+
+    def __init__(self) -> None:
+        binaries = _postgres_bin()
+        # Its own folder: pytest's is private to root, and the server runs as another user.
+        self.workdir = Path(tempfile.mkdtemp(prefix="leads-pg-"))
+        self.workdir.chmod(0o755)
+        self._data, sockets = self.workdir / "pgdata", self.workdir / "pgsock"
+        sockets.mkdir(parents=True, exist_ok=True)
+        # PostgreSQL refuses to run as root; CI runs as root, so run it as the postgres user.
+        self._as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._as_user:
+            subprocess.run(["chown", "-R", "postgres", str(self.workdir)], check=True)
+        port = free_port()
+        self._pg_ctl = str(binaries / "pg_ctl")
+        self._options = f"-c listen_addresses={HOST} -p {port} -k {sockets} -c fsync=off"
+        self._run(str(binaries / "initdb"), "-D", str(self._data), "-U", "leads", "--auth=trust", "-E", "UTF8")
+        self.start()
+        self._run(str(binaries / "createdb"), "-h", HOST, "-p", str(port), "-U", "leads", "leads")
+        self.url = f"postgresql://leads@{HOST}:{port}/leads"
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run([*self._as_user, *args], check=check, capture_output=True, text=True)
+
+    def start(self) -> None:
+        self._run(self._pg_ctl, "-D", str(self._data), "-o", self._options, "-l", str(self.workdir / "postgres.log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._run(self._pg_ctl, "-D", str(self._data), "-m", "fast", "-w", "stop", check=False)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
 @contextlib.contextmanager
-def postgres_server() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster on loopback; yields its SQLAlchemy URL."""
-    binaries = _postgres_bin()
-    # Its own folder: pytest's is private to root, and the server runs as another user.
-    workdir = Path(tempfile.mkdtemp(prefix="leads-pg-"))
-    workdir.chmod(0o755)
-    data, sockets = workdir / "pgdata", workdir / "pgsock"
-    sockets.mkdir(parents=True, exist_ok=True)
-    # PostgreSQL refuses to run as root; CI runs as root, so run it as the postgres user.
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_user:
-        subprocess.run(["chown", "-R", "postgres", str(workdir)], check=True)
-    port = free_port()
-    run = lambda *args: subprocess.run([*as_user, *args], check=True, capture_output=True, text=True)  # noqa: E731
-    run(str(binaries / "initdb"), "-D", str(data), "-U", "leads", "--auth=trust", "-E", "UTF8")
-    options = f"-c listen_addresses={HOST} -p {port} -k {sockets} -c fsync=off"
-    run(str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(workdir / "postgres.log"), "-w", "start")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
     try:
-        run(str(binaries / "createdb"), "-h", HOST, "-p", str(port), "-U", "leads", "leads")
-        yield f"postgresql://leads@{HOST}:{port}/leads"
+        yield server
     finally:
-        subprocess.run([*as_user, str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
-        shutil.rmtree(workdir, ignore_errors=True)
+        server.remove()
 
 
 def leads_cli(leads_url: str, *args: str) -> subprocess.CompletedProcess:

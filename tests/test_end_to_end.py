@@ -114,24 +114,6 @@ def test_an_inquiry_completed_over_rest_is_exported_exactly_once(servers):
         assert personal not in logs  # ...and by nothing else
 
 
-@pytest.mark.parametrize(
-    "content, content_type, status",
-    [
-        ('{"message": "hi"}', "application/json", 400),
-        ("{not json", "application/json", 400),
-        ("message=hi", "application/x-www-form-urlencoded", 400),
-        ("[]", "application/json", 400),
-        ('{"sender": "%s", "message": "hi"}' % ("x" * 10_000), "application/json", 400),
-        ('{"sender": "SENDER", "message": "%s"}' % ("a" * 100_000), "application/json", 413),
-    ],
-)
-def test_unusable_requests_get_a_4xx_and_the_conversation_goes_on(webhook, content, content_type, status):
-    sender = visitor()
-    response = httpx.post(webhook, content=content.replace("SENDER", sender), headers={"Content-Type": content_type}, timeout=60)
-    assert response.status_code == status and "error" in response.json()
-    assert "Medical Billing and Coding takes 15 months" in texts(say(webhook, sender, "how long is medical billing and coding?"))
-
-
 def test_a_visitor_halfway_through_the_form_continues_after_a_restart(tmp_path):
     sender = visitor()
     with action_server(tmp_path) as actions:

@@ -31,8 +31,8 @@ def make_lead(n: int = 0, **overrides) -> Lead:
 
 @pytest.fixture(scope="module")
 def postgres_url():
-    with postgres_server() as url:
-        yield url
+    with postgres_server() as server:
+        yield server.url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -31,14 +31,15 @@ def test_training_data_validates_without_warnings():
     result = rasa("data", "validate")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
-    source = "".join(path.read_text() for path in (ROOT / "actions").rglob("*.py"))
-    sent_by_actions = set(re.findall(r'"(reply_\w+)"', source))
+    code = [*(ROOT / "actions").rglob("*.py"), *(ROOT / "channels").rglob("*.py")]
+    source = "".join(path.read_text() for path in code)
+    sent_by_code = set(re.findall(r'"(reply_\w+)"', source))
     unused = re.compile(r"The utterance '(\w+)' is not used in any story or rule\.")
     warnings = [line for line in output.splitlines() if "UserWarning" in line or "WARNING" in line]
-    unexplained = [w for w in warnings if not (unused.search(w) and unused.search(w).group(1) in sent_by_actions)]
+    unexplained = [w for w in warnings if not (unused.search(w) and unused.search(w).group(1) in sent_by_code)]
     assert not unexplained, "\n".join(unexplained)
     domain_replies = {name for name in DOMAIN["responses"] if name.startswith("reply_")}
-    assert domain_replies == sent_by_actions, "a reply_* response is unused or missing"
+    assert domain_replies == sent_by_code, "a reply_* response is unused or missing"
 
 
 def test_conversation_stories_pass(tmp_path):

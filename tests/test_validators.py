@@ -71,3 +71,13 @@ def test_phones_refused(raw):
 
 def test_control_characters_and_nul_bytes_are_dropped():
     assert validators.clean_text("Ann\x00 Lee\u200b\n") == "Ann Lee"
+
+
+@pytest.mark.parametrize("text", ["stop", "never mind!", "I'd rather not continue.", "nah, cancel it (sorry)", "Ça suffit"])
+def test_requests_are_plain_words(text):
+    assert validators.is_plain_words(text)
+
+
+@pytest.mark.parametrize("text", ["<script>alert(1)</script>", "'; DROP TABLE leads; --", "a=1", "", "...", "{\"stop\": 1}"])
+def test_markup_and_code_are_not_plain_words(text):
+    assert not validators.is_plain_words(text)

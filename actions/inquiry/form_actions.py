@@ -122,7 +122,7 @@ class ValidateInquiryForm(FormValidationAction):
             return []
         if tracker.get_slot("confirming_stop"):
             return self._after_stop_question(dispatcher, tracker, text)
-        wants_to_stop = _intent(tracker) == "stop" and _confidence(tracker) >= 0.5
+        wants_to_stop = _intent(tracker) == "stop" and _confidence(tracker) >= 0.5 and validators.is_plain_words(text)
         if wants_to_stop and slot == "lead_name":  # "never mind" would pass as a name
             return self._ask_to_stop(dispatcher, slot)
         try:

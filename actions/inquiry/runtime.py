@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from functools import lru_cache
 from typing import Optional
 
@@ -10,6 +11,8 @@ from actions.inquiry.store import LeadStore
 
 logger = logging.getLogger(__name__)
 _worker: Optional[DeliveryWorker] = None
+DELIVERY_INTERVAL_ENV = "LEADS_DELIVERY_INTERVAL"
+DEFAULT_DELIVERY_INTERVAL = 30.0
 
 
 @lru_cache(maxsize=1)
@@ -17,13 +20,28 @@ def lead_store() -> LeadStore:
     return LeadStore()
 
 
-def start_delivery(interval: float = 30.0) -> Optional[DeliveryWorker]:
+def delivery_interval() -> float:
+    """Seconds between delivery rounds for leads the CRM has not taken yet."""
+    raw = os.environ.get(DELIVERY_INTERVAL_ENV, "")
+    if not raw:
+        return DEFAULT_DELIVERY_INTERVAL
+    try:
+        interval = float(raw)
+    except ValueError:
+        interval = 0.0
+    if not 0 < interval < float("inf"):
+        raise ValueError(f"{DELIVERY_INTERVAL_ENV} must be a positive number of seconds, not {raw!r}")
+    return interval
+
+
+def start_delivery() -> Optional[DeliveryWorker]:
     """Start background delivery when a CRM webhook is configured; otherwise leads wait."""
     global _worker
     webhook = Webhook.from_env()
     if webhook is None:
         logger.info("LEADS_WEBHOOK_URL not set: leads are kept in the store for export")
         return None
+    interval = delivery_interval()
     _worker = DeliveryWorker(lead_store(), webhook, interval)
     _worker.start()
     return _worker

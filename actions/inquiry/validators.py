@@ -14,6 +14,9 @@ from email_validator import EmailNotValidError, validate_email
 DEFAULT_REGION = "US"
 MAX_NAME_LENGTH = 100
 # Letters (any script, accents included), with the joiners real names use.
+# What people type when they mean something: words and everyday punctuation. Markup, code
+# and SQL are not requests ("<script>" must not be read as "stop").
+_PLAIN_WORDS = re.compile(r"^[\w\s'\u2019\".,!?:()\-]*\w[\w\s'\u2019\".,!?:()\-]*$")
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '\u2019.\-][^\W\d_]*)*$")
 
 
@@ -26,6 +29,11 @@ def clean_text(value: object) -> str:
     text = unicodedata.normalize("NFC", str(value or ""))
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch == " ")
     return " ".join(text.split())
+
+
+def is_plain_words(value: object) -> bool:
+    """True for text made of words and everyday punctuation, as a real request is."""
+    return bool(_PLAIN_WORDS.match(clean_text(value)))
 
 
 def full_name(value: object) -> str:

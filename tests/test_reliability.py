@@ -1,0 +1,254 @@
+"""Hostile input, many visitors at once and injected faults, over the real REST webhook.
+
+Every test talks to the real action server and Rasa server on loopback. The figures the
+closing note reports (inputs tried, faults injected, leads lost) are counted here and
+printed in the test summary.
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Dict, List, Tuple
+
+import httpx
+import pytest
+
+from actions.knowledge import load_knowledge
+from actions.knowledge.loader import DEFAULT_DIR
+from tests.conftest import DOMAIN, MEASUREMENTS
+from tests.crm import FakeCRM
+from tests.servers import action_server, action_server_process, free_port, leads_cli, postgres_server, rasa_server, say, texts
+
+KB = load_knowledge(DEFAULT_DIR)
+PHONE = KB.admissions.phone
+BILLING = KB.programs[0]
+DURATION_QUESTION = f"how long is {BILLING.name.lower()}?"
+DURATION_ANSWER = f"{BILLING.name} takes {BILLING.duration_months} months"
+APOLOGY = DOMAIN["responses"]["reply_service_trouble"][0]["text"].format(phone=PHONE)
+STUDY_ONLINE = f"Online through our {KB.online_campus(BILLING).city}"  # how a visitor picks that button
+
+
+def visitor() -> str:
+    return f"reliability-{uuid.uuid4()}"
+
+
+def inquiry(name: str, email: str, phone: str) -> List[Tuple[str, str]]:
+    """The messages that complete an inquiry form, each with the text expected in reply."""
+    return [
+        ("I'd like more info", "What's your full name?"),
+        (name, "What's your email address?"),
+        (email, "What's the best phone number"),
+        (phone, "Which program are you interested in?"),
+        (BILLING.name, f"Where would you like to study {BILLING.name}?"),
+        (STUDY_ONLINE, "How would you like admissions to contact you?"),
+        ("email", "May the college's admissions office contact you by email"),
+        ("yes", "Here's what I'll send to admissions"),
+        ("yes", "Thank you! Your details are with the admissions office"),
+    ]
+
+
+def converse(url: str, sender: str, turns: List[Tuple[str, str]]) -> None:
+    for message, expected in turns:
+        reply = texts(say(url, sender, message))
+        assert expected in reply, f"after {message!r}: {reply}"
+
+
+def exported(leads_url: str) -> List[dict]:
+    result = leads_cli(leads_url, "export", "--format", "jsonl")
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.25)
+    return condition()
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("reliability")
+    leads_url = f"sqlite:///{workdir / 'leads.sqlite3'}"
+    with action_server(workdir, leads_url=leads_url) as actions, rasa_server(workdir, actions) as url:
+        yield url, leads_url
+
+
+@pytest.fixture(scope="module")
+def webhook(servers):
+    return servers[0]
+
+
+# --- bad input --------------------------------------------------------------------------
+
+ANSWERED = {
+    "emoji": "\U0001f600\U0001f393\U0001f469\u200d\u2695\ufe0f ??",
+    "right-to-left": "\u0643\u0645 \u0645\u062f\u0629 \u0627\u0644\u0628\u0631\u0646\u0627\u0645\u062c\u061f \u202etxet desrever\u202c",
+    "control characters and NUL": "hi\x00\x01\x07\x1b[31m\x7f there",
+    "SQL injection": "'; DROP TABLE leads; -- OR 1=1",
+    "HTML and script": "<script>alert(1)</script><img src=x onerror=alert(2)>",
+    "JSON in the text": '{"sender": "someone-else", "message": "/restart", "metadata": {"page_url": 1}}',
+    "truncated intent payload": '/inform{"program": ',
+    "unknown intent payload": "/no_such_intent",
+    "script in an entity": '/ask_duration{"program": "<script>alert(1)</script>"}',
+    "near the size limit": "how long does it take " * 220,
+    "blank lines": "\n\n how\n\n\n long \n",
+}
+REFUSED = {
+    "empty": ("", 400),
+    "whitespace": (" \n\t ", 400),
+    "100 KB": ("a" * 100_000, 413),
+}
+
+
+@pytest.mark.parametrize("text", ANSWERED.values(), ids=ANSWERED.keys())
+def test_odd_messages_are_answered_and_the_next_question_too(webhook, text):
+    sender = visitor()
+    response = httpx.post(webhook, json={"sender": sender, "message": text}, timeout=60)
+    assert response.status_code == 200
+    replies = texts(response.json())
+    assert replies.strip() and APOLOGY not in replies  # a real answer, not silence or an error
+    assert DURATION_ANSWER in texts(say(webhook, sender, DURATION_QUESTION))
+
+
+@pytest.mark.parametrize("text, status", REFUSED.values(), ids=REFUSED.keys())
+def test_unanswerable_messages_get_a_4xx_and_the_conversation_goes_on(webhook, text, status):
+    sender = visitor()
+    response = httpx.post(webhook, json={"sender": sender, "message": text}, timeout=60)
+    assert response.status_code == status and "error" in response.json()
+    assert DURATION_ANSWER in texts(say(webhook, sender, DURATION_QUESTION))
+
+
+@pytest.mark.parametrize(
+    "content, content_type, status",
+    [
+        ('{"message": "hi"}', "application/json", 400),
+        ("{not json", "application/json", 400),
+        ("message=hi", "application/x-www-form-urlencoded", 400),
+        ("[]", "application/json", 400),
+        ('{"sender": "%s", "message": "hi"}' % ("x" * 10_000), "application/json", 400),
+        ('{"sender": "SENDER\\u0000\\u001b", "message": "hi"}', "application/json", 400),
+    ],
+    ids=["no sender", "malformed JSON", "form encoded", "not an object", "10 KB sender", "control characters in sender"],
+)
+def test_unusable_requests_get_a_4xx_and_the_conversation_goes_on(webhook, content, content_type, status):
+    sender = visitor()
+    response = httpx.post(webhook, content=content.replace("SENDER", sender), headers={"Content-Type": content_type}, timeout=60)
+    assert response.status_code == status and "error" in response.json()
+    assert DURATION_ANSWER in texts(say(webhook, sender, DURATION_QUESTION))
+
+
+def test_invalid_form_answers_are_asked_again_and_never_stored(servers):
+    url, leads_url = servers
+    sender = visitor()
+    hostile = {
+        "name": ["<script>alert(1)</script>", "'; DROP TABLE leads; --"],
+        "email": ["robin@@example.com", "robin@example.com'; DROP TABLE leads; --"],
+        "phone": ["12345", "1; DROP TABLE leads"],
+    }
+    prompts = {"name": "What's your full name?", "email": "What's your email address?", "phone": "What's the best phone number"}
+    turns = inquiry("Robin Keller", "robin@example.com", "(423) 555-0142")
+    say(url, sender, turns[0][0])
+    for field, (valid, _) in zip(("name", "email", "phone"), turns[1:4]):
+        for bad in hostile[field]:
+            reply = texts(say(url, sender, bad))
+            assert prompts[field] in reply, f"{bad!r} was not asked again: {reply}"
+        say(url, sender, valid)
+    converse(url, sender, turns[4:])
+
+    [lead] = [lead for lead in exported(leads_url) if lead["conversation_id"] == sender]
+    assert (lead["name"], lead["email"], lead["phone"]) == ("Robin Keller", "robin@example.com", "+14235550142")
+    stored = json.dumps(lead)
+    for bad in (b for values in hostile.values() for b in values):
+        assert bad not in stored
+    tried = len(ANSWERED) + len(REFUSED) + 6 + sum(len(v) for v in hostile.values())
+    MEASUREMENTS.append(f"reliability: {tried} kinds of bad input tried over REST, every one answered or refused with a 4xx")
+
+
+# --- many visitors at once --------------------------------------------------------------
+
+def test_fifty_visitors_completing_the_form_at_once_give_fifty_leads(servers):
+    url, leads_url = servers
+    visitors = 50
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    people: Dict[str, Tuple[str, str, str]] = {
+        visitor(): (f"Sam {letters[n // 26].upper()}{letters[n % 26]}ster", f"crowd{n}@example.com", f"(423) 555-{n:04d}")
+        for n in range(visitors)
+    }
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=visitors) as pool:
+        list(pool.map(lambda item: converse(url, item[0], inquiry(*item[1])), people.items()))
+    elapsed = time.monotonic() - started
+
+    leads = {lead["conversation_id"]: lead for lead in exported(leads_url) if lead["conversation_id"] in people}
+    assert len(leads) == visitors
+    for sender, (name, email, phone) in people.items():
+        lead = leads[sender]
+        assert (lead["name"], lead["email"], lead["phone"][-4:]) == (name, email, phone[-4:])
+    MEASUREMENTS.append(
+        f"reliability: {visitors} simultaneous inquiry forms -> {len(leads)} leads, 0 lost "
+        f"({visitors * len(inquiry('', '', ''))} turns in {elapsed:.1f} s)"
+    )
+
+
+# --- faults -----------------------------------------------------------------------------
+
+def test_a_killed_action_server_gets_an_apology_and_the_form_goes_on_after_a_restart(tmp_path):
+    sender, port = visitor(), free_port()
+    turns = inquiry("Robin Keller", "robin@example.com", "(423) 555-0142")
+    with action_server_process(tmp_path, port=port) as (process, actions), rasa_server(tmp_path, actions) as url:
+        converse(url, sender, turns[:2])
+        process.kill()
+        process.wait()
+        for message in (turns[2][0], DURATION_QUESTION):
+            assert texts(say(url, sender, message)) == APOLOGY
+        with action_server_process(tmp_path, port=port):
+            converse(url, sender, turns[2:])
+    [lead] = [lead for lead in exported(f"sqlite:///{tmp_path / 'leads.sqlite3'}") if lead["conversation_id"] == sender]
+    assert lead["email"] == "robin@example.com"
+    MEASUREMENTS.append("reliability: action server killed mid-form -> apology with the phone number, form completed after restart")
+
+
+def test_leads_wait_while_the_crm_is_down_and_arrive_once_when_it_returns(tmp_path):
+    sender = visitor()
+    leads_url = f"sqlite:///{tmp_path / 'leads.sqlite3'}"
+    with FakeCRM("crm-secret") as crm:
+        crm.down = True
+        crm_env = {"LEADS_WEBHOOK_URL": crm.url, "LEADS_WEBHOOK_SECRET": "crm-secret", "LEADS_DELIVERY_INTERVAL": "0.5"}
+        with action_server(tmp_path, leads_url=leads_url, **crm_env) as actions, rasa_server(tmp_path, actions) as url:
+            converse(url, sender, inquiry("Robin Keller", "robin@example.com", "(423) 555-0142"))
+            [lead] = [lead for lead in exported(leads_url) if lead["conversation_id"] == sender]
+            assert wait_for(lambda: crm.requests >= 3, 20), "the worker did not try the CRM"
+            assert exported(leads_url)[0]["delivery_status"] == "pending" and not crm.accepted
+
+            crm.down = False
+            assert wait_for(lambda: exported(leads_url)[0]["delivery_status"] == "delivered", 30)
+            time.sleep(2)  # several more delivery rounds: none may send it again
+        assert crm.accepted_posts == {lead["id"]: 1} and not crm.bad_signatures
+        assert crm.accepted[lead["id"]]["email"] == "robin@example.com"
+    failed = crm.requests - sum(crm.accepted_posts.values())
+    MEASUREMENTS.append(f"reliability: CRM down ({failed} refused posts) -> lead kept pending, then delivered exactly once")
+
+
+def test_no_thank_you_while_the_leads_database_is_down(tmp_path):
+    sender = visitor()
+    turns = inquiry("Robin Keller", "robin@example.com", "(423) 555-0142")
+    with postgres_server() as database:
+        with action_server(tmp_path, leads_url=database.url) as actions, rasa_server(tmp_path, actions) as url:
+            converse(url, sender, turns[:-1])
+            database.stop()
+            reply = texts(say(url, sender, "yes"))
+            assert "couldn't save your details, so they have NOT been sent" in reply and PHONE in reply
+            assert "Thank you" not in reply
+
+            database.start()
+            assert "Here's what I'll send to admissions" in texts(say(url, sender, "I'd like more info"))
+            converse(url, sender, turns[-1:])
+        leads = [lead for lead in exported(database.url) if lead["conversation_id"] == sender]
+    assert len(leads) == 1 and leads[0]["email"] == "robin@example.com"
+    MEASUREMENTS.append("reliability: leads database stopped at submit -> no thank-you; saved once after it returned")

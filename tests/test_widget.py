@@ -1,0 +1,329 @@
+"""The website chat widget in a real headless Chromium, against the real servers.
+
+Debian's chromium (installed by `make test`'s setup) is driven by Playwright; no browser is
+downloaded. The servers and the browser start once for the module; each test gets a fresh
+browser context (its own sessionStorage, so its own conversation).
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from actions.knowledge import load_knowledge
+from tests.conftest import ROOT, edit_yaml
+from web.serve import render_page
+from tests.servers import action_server, free_port, leads_cli, rasa_server, server_url, web_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+# The machine's closed network refuses Chromium's background connections: keep it quiet.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE_VIEWPORT = {"width": 375, "height": 667}
+ANSWER_TIMEOUT = 60_000  # ms: the machine is shared, the first answers are slow
+
+KB = load_knowledge()
+BILLING = KB.program("medical_billing_coding") or KB.programs[0]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[Dict[str, str]]:
+    """Action server, Rasa server (CORS: the demo page only) and the demo page server."""
+    workdir = tmp_path_factory.mktemp("widget")
+    leads_url = f"sqlite:///{workdir / 'leads.sqlite3'}"
+    web_port = free_port()
+    origin = f"http://127.0.0.1:{web_port}"
+    with action_server(workdir, leads_url=leads_url) as actions, \
+            rasa_server(workdir, actions, cors_origins=[origin]) as webhook, \
+            web_server(workdir, server_url(webhook), port=web_port) as page_url:
+        yield {"page": page_url + "/", "origin": origin, "webhook": webhook, "leads_url": leads_url}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: run `make test` as root, or apt-get install chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def new_page(browser: Browser, viewport=DESKTOP, **options) -> Page:
+    context = browser.new_context(viewport=viewport, **options)
+    context.set_default_timeout(ANSWER_TIMEOUT)
+    page = context.new_page()
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda error: page.errors.append(str(error)))  # type: ignore[attr-defined]
+    return page
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    page = new_page(browser)
+    yield page
+    page.context.close()
+
+
+def bot(page: Page):
+    """The bot's message texts (as the visitor reads them)."""
+    return page.locator("deep-chat .ac-text")
+
+
+def open_chat(page: Page, url: str) -> None:
+    page.goto(url)
+    page.get_by_role("button", name="Chat with admissions").click()
+    expect(bot(page).first).to_contain_text("I'm the admissions assistant")
+
+
+def send(page: Page, text: str) -> None:
+    box = page.locator("deep-chat #text-input")
+    box.fill(text)
+    box.press("Enter")
+
+
+def expect_reply(page: Page, text: str) -> None:
+    expect(bot(page).filter(has_text=text).last).to_be_visible()
+
+
+def sender_id(page: Page) -> str:
+    return json.loads(page.evaluate("sessionStorage.getItem('admissions-chat')"))["sender"]
+
+
+def webhook_bodies(page: Page) -> List[dict]:
+    """Record every message the page sends to Rasa."""
+    bodies: List[dict] = []
+    page.on("request", lambda r: r.method == "POST" and "/webhooks/rest/webhook" in r.url and bodies.append(json.loads(r.post_data)))
+    return bodies
+
+
+def duration_answer() -> str:
+    return f"{BILLING.name} takes {BILLING.duration_months} months"
+
+
+def test_asks_a_question_and_clicks_a_suggestion_that_sends_its_payload(site, page):
+    sent = webhook_bodies(page)
+    open_chat(page, site["page"])
+    greeting = page.locator("deep-chat .ac-buttons").first
+    for title in ("Compare the programs", "How long is it?", "Is it online?"):
+        expect(greeting.get_by_role("button", name=title)).to_be_visible()
+
+    send(page, f"how long does {BILLING.name.lower()} take?")
+    expect_reply(page, duration_answer())
+
+    page.locator("deep-chat .ac-suggestion", has_text="Is it online?").last.click()
+    expect(page.locator("deep-chat .user-message").last).to_have_text("Is it online?")
+    expect(bot(page).last).to_contain_text(BILLING.name)
+    assert [b["message"] for b in sent] == ["/greet", f"how long does {BILLING.name.lower()} take?", "/ask_delivery"]
+    assert {b["sender"] for b in sent} == {sender_id(page)}
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", sender_id(page))
+    assert all(b["metadata"] == {"page_url": site["page"]} for b in sent)
+    assert page.errors == []
+
+
+def test_the_conversation_survives_reload_and_navigation_and_start_over_begins_anew(site, page):
+    open_chat(page, site["page"])
+    send(page, f"how long is {BILLING.name.lower()}?")
+    expect_reply(page, duration_answer())
+    first = sender_id(page)
+
+    page.reload()
+    expect(page.get_by_role("dialog", name="Admissions assistant")).to_be_visible()
+    expect_reply(page, duration_answer())
+    page.get_by_role("link", name="How to apply").first.click()
+    page.wait_for_url("**/apply.html")
+    expect_reply(page, duration_answer())
+    send(page, "is it online?")  # the same conversation: "it" is still the program asked about
+    expect(bot(page).last).to_contain_text(BILLING.name)
+    assert sender_id(page) == first
+
+    page.get_by_role("button", name="Start over").click()
+    expect(bot(page)).to_have_count(1)
+    expect(bot(page).first).to_contain_text("I'm the admissions assistant")
+    assert sender_id(page) != first
+
+
+def test_html_in_messages_is_shown_as_text(site, page):
+    attack = '<img src=x onerror="window.hacked=1"><script>window.hacked=2</script>'
+    open_chat(page, site["page"])
+    send(page, attack)
+    expect(page.locator("deep-chat .user-message").last).to_have_text(attack)
+    expect(bot(page)).to_have_count(2)  # the bot answered
+
+    # A reply carrying markup (as if the wording were edited carelessly) is shown literally too.
+    markup = [{"text": "<script>window.hacked=3</script><img src=x onerror=window.hacked=4>",
+               "buttons": [{"title": "<b onmouseover=window.hacked=5>bold</b>", "payload": "/greet"}]}]
+    page.route(site["webhook"], lambda route: route.fulfill(json=markup, headers={"Access-Control-Allow-Origin": "*"}))
+    send(page, "anything")
+    expect(bot(page).last).to_have_text(markup[0]["text"])
+    expect(page.locator("deep-chat .ac-suggestion").last).to_have_text(markup[0]["buttons"][0]["title"])
+    assert page.locator("deep-chat #messages img, deep-chat #messages script, deep-chat #messages b").count() == 0
+    assert page.evaluate("window.hacked") is None
+
+
+def test_an_inquiry_completed_in_the_widget_is_exported_with_the_page(site, page):
+    open_chat(page, site["page"])
+    conversation = [
+        ("can I study health IT online?", "Healthcare Information Technology can be completed online"),
+        ("I'd like more info", "What's your full name?"),
+        ("Robin Widget-Test", "What's your email address?"),
+        ("robin.widget@example.com", "What's the best phone number"),
+        ("(706) 555-0142", "We talked about Healthcare Information Technology"),
+        ("yes", "Where would you like to study Healthcare Information Technology?"),
+        ("online", "How would you like admissions to contact you?"),
+        ("email", "May the college's admissions office contact you by email"),
+        ("yes", "Here's what I'll send to admissions"),
+        ("yes", "Thank you! Your details are with the admissions office"),
+    ]
+    for message, expected in conversation:
+        count = bot(page).count()
+        send(page, message)
+        expect(bot(page)).not_to_have_count(count)
+        expect_reply(page, expected)
+
+    exported = leads_cli(site["leads_url"], "export", "--format", "jsonl")
+    assert exported.returncode == 0, exported.stderr
+    leads = [json.loads(line) for line in exported.stdout.splitlines()]
+    mine = [lead for lead in leads if lead["conversation_id"] == sender_id(page)]
+    assert len(mine) == 1
+    assert (mine[0]["name"], mine[0]["email"], mine[0]["phone"]) == ("Robin Widget-Test", "robin.widget@example.com", "+17065550142")
+    assert mine[0]["page_url"] == site["page"]
+
+
+def test_phone_viewport(site, browser):
+    page = new_page(browser, viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True)
+    try:
+        open_chat(page, site["page"])
+        panel = page.get_by_role("dialog", name="Admissions assistant").bounding_box()
+        assert panel and panel["width"] == PHONE_VIEWPORT["width"] and panel["height"] == PHONE_VIEWPORT["height"]
+        send(page, f"how long is {BILLING.name.lower()}?")
+        expect_reply(page, duration_answer())
+        for button in page.locator("deep-chat .ac-suggestion").all():
+            box = button.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE_VIEWPORT["width"]
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "widget-phone.png"))
+    finally:
+        page.context.close()
+
+
+def focused(page: Page) -> str:
+    """What has the keyboard focus, looking into deep-chat's shadow root."""
+    return page.evaluate("""() => {
+        let el = document.activeElement;
+        while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+        return el ? (el.id || el.className || el.tagName) : '';
+    }""")
+
+
+def test_keyboard_only_use_and_axe_finds_no_serious_problem(site, page):
+    page.goto(site["page"])
+    for _ in range(10):  # Tab through the page to the launcher
+        page.keyboard.press("Tab")
+        if focused(page) == "ac-launcher":
+            break
+    assert focused(page) == "ac-launcher"
+    page.keyboard.press("Enter")
+    expect(bot(page).first).to_contain_text("I'm the admissions assistant")
+    assert focused(page) == "text-input"  # focus moved into the panel
+    page.keyboard.type(f"how long is {BILLING.name.lower()}?")
+    page.keyboard.press("Enter")
+    expect_reply(page, duration_answer())
+
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    assert focused(page) == "ac-launcher"  # ...and back out to the launcher
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog", name="Admissions assistant")).to_be_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "widget-desktop.png"))
+
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    bad = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    assert not bad, json.dumps([{k: v[k] for k in ("id", "impact", "help")} | {"nodes": [n["target"] for n in v["nodes"]]} for v in bad], indent=1)
+
+
+def test_cors_allows_exactly_the_site_origin(site):
+    def preflight(origin: str) -> httpx.Response:
+        return httpx.options(site["webhook"], headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type",
+        }, timeout=30)
+
+    assert preflight(site["origin"]).headers.get("Access-Control-Allow-Origin") == site["origin"]
+    assert "Access-Control-Allow-Origin" not in preflight("http://evil.example").headers
+    body = {"sender": "cors-check", "message": "hi"}
+    allowed = httpx.post(site["webhook"], json=body, headers={"Origin": site["origin"]}, timeout=60)
+    assert allowed.headers.get("Access-Control-Allow-Origin") == site["origin"]
+    other = httpx.post(site["webhook"], json=body, headers={"Origin": "http://evil.example"}, timeout=60)
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_the_page_serves_everything_itself_with_the_phone_from_the_knowledge_base(site, browser):
+    config = httpx.get(site["page"] + "widget/widget-config.json", timeout=10).json()
+    assert config == {"server_url": server_url(site["webhook"]), "phone": KB.admissions.phone}
+    assert httpx.get(site["page"] + "package.json", timeout=10).status_code == 404
+    home = httpx.get(site["page"], timeout=10).text
+    for program in KB.programs:  # the program cards come from the knowledge base
+        assert f"<h2>{program.name}</h2>" in home and html.escape(program.career_summary) in home
+    assert KB.admissions.phone in home
+    page = new_page(browser)
+    try:
+        requests: List[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        open_chat(page, site["page"])
+        assert all(url.startswith(("http://127.0.0.1:", "data:")) for url in requests), requests
+    finally:
+        page.context.close()
+
+
+def test_an_unreachable_server_gets_a_message_with_the_phone_number(tmp_path, browser):
+    # A demo page whose Rasa server is stopped: nothing listens on its port.
+    with web_server(tmp_path, f"http://127.0.0.1:{free_port()}") as url:
+        page = new_page(browser)
+        try:
+            page.goto(url + "/")
+            page.get_by_role("button", name="Chat with admissions").click()
+            alert = page.locator("deep-chat .ac-unreachable").last
+            expect(alert).to_contain_text("can't reach the admissions assistant")
+            expect(alert).to_contain_text(KB.admissions.phone)
+            send(page, "hello?")
+            expect(page.locator("deep-chat .ac-unreachable")).to_have_count(2)
+            expect(page.locator("deep-chat .deep-chat-loading-message-bubble")).to_have_count(0)
+        finally:
+            page.context.close()
+
+
+def test_a_typing_indicator_shows_while_the_assistant_answers(site, page):
+    open_chat(page, site["page"])
+    held: list = []
+    page.route(site["webhook"], lambda route: held.append(route))  # hold the request: the assistant is "thinking"
+    send(page, f"how long is {BILLING.name.lower()}?")
+    typing = page.locator("deep-chat .deep-chat-loading-message-bubble")
+    expect(typing).to_be_visible()
+    for route in held:
+        route.continue_()
+    page.unroute(site["webhook"])
+    expect_reply(page, duration_answer())
+    expect(typing).to_have_count(0)
+
+
+def test_a_program_added_to_the_knowledge_base_appears_on_the_demo_page(knowledge_copy):
+    def add_program(data):
+        data["programs"].append({**data["programs"][0], "id": "pharmacy_tech", "name": "Pharmacy Technician",
+                                 "aliases": ["pharmacy tech"], "career_summary": "Pharmacy <technicians> prepare medicines"})
+
+    edit_yaml(knowledge_copy / "programs.yml", add_program)
+    page = render_page("/", load_knowledge(knowledge_copy)).decode()
+    assert "<h2>Pharmacy Technician</h2>" in page and "Pharmacy &lt;technicians&gt; prepare medicines" in page

@@ -1,0 +1,154 @@
+"""Serve the demo admissions page, the chat widget and its configuration.
+
+Everything the page needs (deep-chat's bundle included) comes from this server, never a
+CDN. The facts the pages show (each program's summary, the admissions phone number for
+the footer and the widget's "cannot reach the assistant" message) are read from
+knowledge/ at start-up, so staff keep changing them in one place.
+
+    python -m web.serve --port 8080 --server-url http://127.0.0.1:5005
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import sys
+from functools import partial
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+from actions.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
+
+WEB = Path(__file__).resolve().parent
+SITE = WEB / "site"
+DEEP_CHAT = WEB / "node_modules" / "deep-chat" / "dist" / "deepChat.bundle.js"
+LAYOUT = SITE / "layout.html"  # head, navigation, footer and the widget snippet of every page
+
+# The demo pages: URL path -> (navigation label, page title, file with the page's <main>).
+PAGES: Dict[str, Tuple[str, str, Path]] = {
+    "/": ("Programs", "Health Careers Admissions", SITE / "pages" / "index.html"),
+    "/apply.html": ("How to apply", "How to apply - Health Careers Admissions", SITE / "pages" / "apply.html"),
+}
+
+TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
+         ".js": "text/javascript; charset=utf-8", ".json": "application/json",
+         ".svg": "image/svg+xml"}
+
+# URL path -> file. Only these are served: nothing else under web/ (or node_modules) leaks.
+FILES: Dict[str, Path] = {
+    "/site.css": SITE / "site.css",
+    "/widget/widget.js": SITE / "widget.js",
+    "/widget/widget.css": SITE / "widget.css",
+    "/widget/deep-chat.js": DEEP_CHAT,
+}
+
+
+def program_cards(kb: KnowledgeBase) -> str:
+    """One card per program in the knowledge base, so a new program appears on the page too."""
+    cards = (
+        f'      <article class="program">\n        <h2>{html.escape(program.name)}</h2>\n'
+        f"        <p>{html.escape(program.career_summary)}</p>\n"
+        f"        <p>Suits {html.escape(program.suits)}.</p>\n      </article>"
+        for program in kb.programs
+    )
+    return "\n".join(cards)
+
+
+def render_page(path: str, kb: KnowledgeBase) -> bytes:
+    """A demo page in the layout; its facts come from the knowledge base, not the HTML."""
+    _, title, main = PAGES[path]
+    current = {href: ' aria-current="page"' if href == path else "" for href in PAGES}
+    nav = "\n      ".join(
+        f'<a href="{href}"{current[href]}>{html.escape(label)}</a>' for href, (label, _, _) in PAGES.items()
+    )
+    filled = {"{{title}}": html.escape(title), "{{nav}}": nav, "{{main}}": main.read_text().rstrip("\n"),
+              "{{program_cards}}": program_cards(kb),  # after {{main}}, which contains it
+              "{{admissions_phone}}": html.escape(kb.admissions.phone)}
+    page = LAYOUT.read_text()
+    for mark, value in filled.items():
+        page = page.replace(mark, value)
+    return page.encode()
+
+
+def widget_config(server_url: str, phone: str) -> bytes:
+    """What widget.js fetches: where the assistant is, and the number to call without it."""
+    return json.dumps({"server_url": server_url.rstrip("/"), "phone": phone}).encode()
+
+
+class SiteHandler(BaseHTTPRequestHandler):
+    """GET-only handler for the fixed set of files above plus /widget/widget-config.json."""
+
+    server_version = "AdmissionsSite"
+
+    def __init__(self, *args, config: bytes, kb: KnowledgeBase, **kwargs) -> None:
+        self.config, self.kb = config, kb
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        found = self._content(self.path.split("?", 1)[0].split("#", 1)[0])
+        if found is None:
+            self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
+        else:
+            self._send(HTTPStatus.OK, *found)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self.do_GET()
+
+    def _content(self, path: str) -> Optional[Tuple[bytes, str]]:
+        if path == "/widget/widget-config.json":
+            return self.config, TYPES[".json"]
+        if path in PAGES:
+            return render_page(path, self.kb), TYPES[".html"]
+        file = FILES.get(path)
+        if file is None or not file.is_file():
+            return None
+        return file.read_bytes(), TYPES.get(file.suffix, "application/octet-stream")
+
+    def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        """Quiet: request lines carry nothing staff need, and the chat itself goes to Rasa."""
+
+
+def make_server(host: str, port: int, server_url: str) -> ThreadingHTTPServer:
+    """A ready server; raises KnowledgeError when knowledge/ is invalid."""
+    kb = load_knowledge()
+    handler = partial(SiteHandler, config=widget_config(server_url, kb.admissions.phone), kb=kb)
+    return ThreadingHTTPServer((host, port), handler)
+
+
+def main(argv: Optional[list] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("WEB_PORT", "8080")))
+    parser.add_argument("--server-url", required=True, help="the Rasa server as browsers reach it")
+    args = parser.parse_args(argv)
+    if not DEEP_CHAT.is_file():
+        print(f"Cannot serve the widget: {DEEP_CHAT.relative_to(WEB.parent)} is missing; run `make setup`.", file=sys.stderr)
+        return 2
+    try:
+        server = make_server(args.host, args.port, args.server_url)
+    except KnowledgeError as error:
+        print(f"Cannot start the demo page: {error}", file=sys.stderr)
+        return 2
+    with server:
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

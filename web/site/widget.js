@@ -1,0 +1,252 @@
+/*
+ * The admissions chat widget: a launcher button and a panel holding deep-chat, connected
+ * to the Rasa server's REST channel.
+ *
+ * deep-chat draws the chat; this file translates between it and Rasa (a reply list of
+ * {text, buttons} one way, {sender, message, metadata: {page_url}} the other), keeps the
+ * conversation in the tab's sessionStorage so it survives reloads and navigation, and says
+ * who to call when the assistant cannot be reached. The phone number comes from
+ * widget-config.json, which the server builds from knowledge/contact.yml.
+ *
+ * Embed: <div id="admissions-chat" data-server-url="https://assistant.example.edu"></div>
+ *        <script src="https://chat.example.edu/widget/widget.js" defer></script>
+ */
+(() => {
+  'use strict';
+
+  const script = document.currentScript;
+  const base = new URL('.', script.src);
+  const STORAGE_KEY = 'admissions-chat';
+  const EXPIRY_MS = 30 * 60 * 1000; // Rasa forgets a conversation after 30 idle minutes too
+  const TIMEOUT_MS = 30 * 1000;
+
+  let config = null; // {server_url, phone}
+  let state = null; // {sender, messages, open, updated}
+  let chat = null; // the <deep-chat> element
+  let pending = null; // {title, payload} of the suggestion button just clicked
+  let typing = false;
+  const ui = {};
+
+  const escapeHtml = (value) => String(value).replace(/[&<>"']/g, (c) => ({
+    '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
+  }[c]));
+
+  /** An unguessable sender id: it is all that separates one visitor's conversation from another's. */
+  function newSenderId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16)); // randomUUID needs https; this does not
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  // sessionStorage, not localStorage: the conversation (with any contact details typed into
+  // the inquiry form) ends with the tab, so the next person at a shared computer starts afresh.
+  function loadState() {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || 'null');
+      if (saved && saved.sender && Date.now() - saved.updated < EXPIRY_MS) return saved;
+    } catch (error) { /* unreadable: start a new conversation */ }
+    return { sender: newSenderId(), messages: [], open: false, updated: Date.now() };
+  }
+
+  function saveState() {
+    state.updated = Date.now();
+    try { sessionStorage.setItem(STORAGE_KEY, JSON.stringify(state)); } catch (error) { /* storage full or off */ }
+  }
+
+  /** One deep-chat message per Rasa reply: the text escaped, buttons we build ourselves. */
+  function renderReply(reply) {
+    let html = '';
+    if (reply.text) html += `<div class="ac-text">${escapeHtml(reply.text)}</div>`;
+    if (Array.isArray(reply.buttons) && reply.buttons.length) {
+      html += '<div class="ac-buttons">' + reply.buttons.map((b) => (
+        `<button type="button" class="ac-suggestion" data-payload="${escapeHtml(b.payload)}">${escapeHtml(b.title)}</button>`
+      )).join('') + '</div>';
+    }
+    return html ? { role: 'ai', html } : null;
+  }
+
+  function unreachable() {
+    const text = `Sorry, I can't reach the admissions assistant right now. Please call admissions at ${config.phone}.`;
+    return { role: 'ai', html: `<div class="ac-text ac-unreachable" role="alert">${escapeHtml(text)}</div>` };
+  }
+
+  function webhookUrl() {
+    const server = (ui.host.dataset.serverUrl || config.server_url).replace(/\/+$/, '');
+    return `${server}/webhooks/rest/webhook`;
+  }
+
+  /** Send one message to Rasa; the replies as deep-chat messages (the unreachable notice on failure). */
+  async function ask(message) {
+    try {
+      const response = await fetch(webhookUrl(), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ sender: state.sender, message, metadata: { page_url: window.location.href } }),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      if (!response.ok) return [unreachable()];
+      const replies = await response.json();
+      return (Array.isArray(replies) ? replies : []).map(renderReply).filter(Boolean);
+    } catch (error) {
+      return [unreachable()];
+    }
+  }
+
+  /** deep-chat's typing bubble, shown while Rasa thinks (toggle() adds or removes it). */
+  function setTyping(on) {
+    if (on === typing) return;
+    typing = on;
+    chat.displayLoadingBubble.toggle();
+  }
+
+  // deep-chat calls this for every message the visitor sends (typed or a suggestion button).
+  async function handler(body, signals) {
+    const text = (body && body.messages && body.messages[0] && body.messages[0].text) || '';
+    const message = pending && pending.title === text ? pending.payload : text;
+    pending = null;
+    setTyping(true);
+    const replies = await ask(message);
+    setTyping(false);
+    await signals.onResponse(replies);
+  }
+
+  async function greet() {
+    setTyping(true);
+    const replies = await ask('/greet');
+    setTyping(false);
+    replies.forEach((reply) => chat.addMessage(reply));
+  }
+
+  const CHAT_STYLE = `
+    .ac-text { white-space: pre-line; }
+    .ac-buttons { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; }
+    .ac-suggestion { font: inherit; font-size: 0.9em; color: #0b3d6e; background: #fff;
+      border: 1px solid #0b3d6e; border-radius: 16px; padding: 5px 12px; cursor: pointer; }
+    .ac-suggestion:hover { background: #e8f0f8; }
+    .ac-suggestion:focus-visible, #text-input:focus-visible, .input-button:focus-visible {
+      outline: 3px solid #f2a900; outline-offset: 2px; }
+    .ac-unreachable { color: #8a1c1c; font-weight: 600; }
+  `;
+
+  async function createChat() {
+    await import(new URL('deep-chat.js', base).href);
+    chat = document.createElement('deep-chat');
+    chat.className = 'ac-deep-chat';
+    // Any font but deep-chat's default stops it from adding a web-font link to a CDN.
+    chat.style.fontFamily = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+    chat.connect = { handler };
+    chat.history = state.messages.slice();
+    chat.displayLoadingBubble = { toggle: () => {} }; // we show the typing bubble ourselves
+    chat.htmlClassUtilities = {
+      'ac-suggestion': {
+        events: {
+          click: (event) => {
+            const button = event.target.closest('.ac-suggestion');
+            pending = { title: button.textContent, payload: button.dataset.payload };
+            chat.submitUserMessage({ text: button.textContent });
+          },
+        },
+      },
+    };
+    chat.auxiliaryStyle = CHAT_STYLE;
+    chat.chatStyle = { width: '100%', height: '100%', border: 'none', fontSize: '15px' };
+    chat.textInput = { placeholder: { text: 'Type your question…' }, characterLimit: 5000 };
+    chat.messageStyles = {
+      default: {
+        user: { bubble: { backgroundColor: '#0b3d6e', color: '#fff' } },
+        ai: { bubble: { backgroundColor: '#eef1f5', color: '#1a1a1a' } },
+      },
+    };
+    chat.onMessage = ({ message, isHistory }) => {
+      if (isHistory || !(message.text || message.html)) return;
+      state.messages.push({ role: message.role, ...(message.html ? { html: message.html } : { text: message.text }) });
+      saveState();
+    };
+    ui.body.appendChild(chat);
+    await new Promise((resolve) => {
+      chat.onComponentRender = () => resolve();
+      setTimeout(resolve, 3000);
+    });
+    const send = chat.shadowRoot && chat.shadowRoot.querySelector('#input .input-button');
+    if (send) send.setAttribute('aria-label', 'Send message'); // deep-chat leaves its icon button unnamed
+    if (!state.messages.length) greet();
+  }
+
+  async function openPanel(moveFocus = true) {
+    ui.panel.hidden = false;
+    ui.launcher.setAttribute('aria-expanded', 'true');
+    ui.host.classList.add('ac-open');
+    state.open = true;
+    saveState();
+    if (!chat) await createChat();
+    if (moveFocus) chat.focusInput();
+  }
+
+  function closePanel() {
+    ui.panel.hidden = true;
+    ui.launcher.setAttribute('aria-expanded', 'false');
+    ui.host.classList.remove('ac-open');
+    state.open = false;
+    saveState();
+    ui.launcher.focus();
+  }
+
+  async function startOver() {
+    const old = state.sender;
+    fetch(webhookUrl(), { // clear the old conversation's slots on the server too
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, keepalive: true,
+      body: JSON.stringify({ sender: old, message: '/restart' }),
+    }).catch(() => {});
+    state = { sender: newSenderId(), messages: [], open: true, updated: Date.now() };
+    saveState();
+    // A fresh deep-chat rather than clearMessages(), which keeps a message it deems active.
+    chat.remove();
+    chat = null;
+    typing = false;
+    pending = null;
+    await createChat();
+    chat.focusInput();
+  }
+
+  function build() {
+    ui.host = document.getElementById('admissions-chat') || document.body.appendChild(document.createElement('div'));
+    ui.host.id = 'admissions-chat';
+    ui.host.classList.add('ac-host');
+    ui.host.innerHTML = `
+      <button type="button" class="ac-launcher" aria-expanded="false" aria-controls="ac-panel">
+        <span aria-hidden="true" class="ac-launcher-icon">💬</span> Chat with admissions
+      </button>
+      <section id="ac-panel" class="ac-panel" role="dialog" aria-labelledby="ac-title" hidden>
+        <header class="ac-header">
+          <h2 id="ac-title" class="ac-title">Admissions assistant</h2>
+          <button type="button" class="ac-restart">Start over</button>
+          <button type="button" class="ac-close" aria-label="Close chat">✕</button>
+        </header>
+        <div class="ac-body"></div>
+      </section>`;
+    ui.launcher = ui.host.querySelector('.ac-launcher');
+    ui.panel = ui.host.querySelector('.ac-panel');
+    ui.body = ui.host.querySelector('.ac-body');
+    ui.launcher.addEventListener('click', () => (ui.panel.hidden ? openPanel() : closePanel()));
+    ui.host.querySelector('.ac-close').addEventListener('click', closePanel);
+    ui.host.querySelector('.ac-restart').addEventListener('click', startOver);
+    ui.panel.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') { event.preventDefault(); closePanel(); }
+    });
+  }
+
+  async function init() {
+    const style = document.createElement('link');
+    style.rel = 'stylesheet';
+    style.href = new URL('widget.css', base).href;
+    document.head.appendChild(style);
+    config = await (await fetch(new URL('widget-config.json', base))).json();
+    state = loadState();
+    build();
+    if (state.open) openPanel(false); // navigation within the site keeps the chat open
+  }
+
+  init();
+})();
