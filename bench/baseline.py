@@ -6,7 +6,6 @@ runs reuse the model and the training time measured when it was made.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import rasa
 
-from tests.servers import ROOT, VENV_BIN
+from tests.servers import ROOT, VENV_BIN, quiet_env
 
 CACHE = ROOT / "bench" / "results" / "tmp"
 
@@ -27,10 +26,6 @@ class Baseline:
     training_seconds: float
     trained_at: str
     cached: bool
-
-
-def quiet_env() -> dict:
-    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
 
 
 def baseline(log=print) -> Baseline:

@@ -18,13 +18,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import List
 
 import rasa
 
 from bench import report, visitors
-from bench.baseline import CACHE, baseline, quiet_env
-from tests.servers import ROOT, VENV_BIN, action_server_process, project_endpoints, rasa_process
+from bench.baseline import CACHE, baseline
+from tests.servers import ROOT, VENV_BIN, action_server_process, project_endpoints, quiet_env, rasa_process
 
 RESULTS = ROOT / "bench" / "results"
 LEVELS = (1, 10, 50)

@@ -16,11 +16,12 @@ from typing import List, Optional, Sequence
 
 import httpx
 
+from actions.knowledge import load_knowledge
 from tests.conversations import INQUIRY, Turn
 
 Conversation = Sequence[Turn]
 
-PHONE = "(800) 705-9182"
+PHONE = load_knowledge().admissions.phone
 
 # Our assistant: knowledge questions, follow-ups that rely on context, and complete inquiries.
 ADMISSIONS: List[Conversation] = [

@@ -3,6 +3,7 @@
 # pipeline. Idempotent: does nothing when the lock file has not changed since last time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/debian.sh
 
 VENV=.venv
 STAMP="$VENV/.installed"
@@ -26,12 +27,7 @@ find_python310() {
 
 # The lead-store tests run against a real PostgreSQL server (Debian's package).
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "Installing PostgreSQL (Debian package) for the lead-store tests"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  else
-    echo "note: PostgreSQL server not installed; the PostgreSQL tests need: sudo apt-get install postgresql" >&2
-  fi
+  debian_install "the PostgreSQL lead-store tests" postgresql || true
 fi
 
 wanted="$(sha256sum "$LOCK" | cut -d' ' -f1)"

@@ -4,8 +4,9 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 import yaml
@@ -19,6 +20,7 @@ from actions.question_actions import ANSWER_ACTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
+PHONE = load_knowledge(DEFAULT_DIR).admissions.phone  # test_knowledge checks it against the article
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +81,16 @@ def run_action(topic: str, text: str, intent: str, *, entities=None, slots=None,
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, tracker(text, intent, entities, slots), DOMAIN))
     return Turn(dispatcher.messages, events)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, pause: float = 0.05) -> bool:
+    """Poll until the condition holds (True) or the timeout passes (False)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(pause)
+    return True
 
 
 # Figures a test measured (e.g. the NLU held-out score), printed at the end of the run.

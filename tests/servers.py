@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -10,7 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, Iterator, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import httpx
 
@@ -44,7 +45,7 @@ def _wait_until_up(process: subprocess.Popen, url: str, log: Path, timeout: floa
 @contextlib.contextmanager
 def _process(args, url: str, log: Path, env: Dict[str, str], timeout: float) -> Iterator[subprocess.Popen]:
     with log.open("w") as out:
-        process = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env})
+        process = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=quiet_env(**env))
     try:
         _wait_until_up(process, url, log, timeout)
         yield process
@@ -69,7 +70,6 @@ def action_server_process(
     port = port or free_port()
     env = {
         "SANIC_HOST": HOST,
-        "TF_CPP_MIN_LOG_LEVEL": "2",
         "LEADS_DATABASE_URL": leads_url or f"sqlite:///{workdir / 'leads.sqlite3'}",
         **extra_env,
     }
@@ -121,7 +121,7 @@ def rasa_process(
         str(VENV_BIN / "rasa"), "run", "-m", str(model), "-i", HOST, "-p", str(port),
         "--endpoints", str(endpoints), "--credentials", str(credentials), *extra_args,
     ]
-    with _process(args, f"http://{HOST}:{port}/", workdir / f"rasa-{port}.log", {"TF_CPP_MIN_LOG_LEVEL": "2"}, 180) as process:
+    with _process(args, f"http://{HOST}:{port}/", workdir / f"rasa-{port}.log", {}, 180) as process:
         yield process, f"http://{HOST}:{port}/webhooks/rest/webhook"
 
 
@@ -150,6 +150,13 @@ def say(webhook: str, sender: str, text: str, **metadata) -> list:
 
 def texts(replies: list) -> str:
     return "\n".join(r.get("text", "") for r in replies)
+
+
+def converse(webhook: str, sender: str, turns: Iterable[Tuple[str, str]], **metadata) -> None:
+    """Say each message in turn; each reply must contain the words given with it."""
+    for message, expected in turns:
+        reply = texts(say(webhook, sender, message, **metadata))
+        assert expected in reply, f"after {message!r}: {reply}"
 
 
 def _postgres_bin() -> Path:
@@ -204,7 +211,21 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.remove()
 
 
+def quiet_env(**extra: str) -> Dict[str, str]:
+    """The environment for Rasa and project commands, without libraries' deprecation noise."""
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "PYTHONWARNINGS": "ignore::DeprecationWarning", **extra}
+
+
 def leads_cli(leads_url: str, *args: str) -> subprocess.CompletedProcess:
     """`python -m actions.leads ...` as staff run it."""
-    env = {**os.environ, "LEADS_DATABASE_URL": leads_url, "PYTHONWARNINGS": "ignore", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = quiet_env(LEADS_DATABASE_URL=leads_url)
     return subprocess.run([sys.executable, "-m", "actions.leads", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def exported_leads(leads_url: str, conversation_id: Optional[str] = None) -> List[dict]:
+    """The leads `export --format jsonl` gives staff; only one conversation's when given."""
+    result = leads_cli(leads_url, "export", "--format", "jsonl")
+    assert result.returncode == 0, result.stderr
+    leads = [json.loads(line) for line in result.stdout.splitlines()]
+    return [lead for lead in leads if conversation_id in (None, lead["conversation_id"])]

@@ -8,10 +8,9 @@ import pytest
 from rasa_sdk.executor import ActionExecutor
 
 from actions.dialogue.answers import HANDLERS
-from tests.conftest import DOMAIN, run_action
+from tests.conftest import DOMAIN, PHONE, run_action
 
 MBC, HIT = "medical_billing_coding", "healthcare_it"
-PHONE = "(800) 705-9182"
 
 
 def test_the_action_server_registers_exactly_the_domain_actions():

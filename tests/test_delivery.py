@@ -7,6 +7,7 @@ import pytest
 
 from actions.inquiry.delivery import DeliveryWorker, Webhook, deliver_pending
 from actions.inquiry.store import DELIVERED, LeadStore
+from tests.conftest import wait_for
 from tests.crm import FakeCRM
 from tests.test_lead_store import make_lead
 
@@ -80,9 +81,7 @@ def test_pending_leads_survive_a_restart_of_the_worker(tmp_path):
         second = LeadStore(url)  # as after a restart: a new process, the same database
         restarted = DeliveryWorker(second, webhook(crm), interval=60)
         restarted.start()
-        deadline = time.monotonic() + 10
-        while second.get(lead.id).delivery_status != DELIVERED and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: second.get(lead.id).delivery_status == DELIVERED, 10)
         restarted.stop()
         restarted.join(5)
     assert second.get(lead.id).delivery_status == DELIVERED

@@ -1,20 +1,17 @@
 """The real action server and Rasa server on loopback, spoken to over the REST webhook."""
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
 import uuid
 
-import httpx
 import pytest
 
-from tests.conftest import ROOT, edit_yaml
+from tests.conftest import PHONE, ROOT, edit_yaml
 from tests.conversations import INQUIRY
-from tests.servers import action_server, leads_cli, rasa_server, say, texts
+from tests.servers import action_server, converse, exported_leads, rasa_server, say, texts
 
-PHONE = "(800) 705-9182"
 
 
 @pytest.fixture(scope="module")
@@ -91,14 +88,10 @@ def test_an_inquiry_completed_over_rest_is_exported_exactly_once(servers):
     url, leads_url, workdir = servers
     sender = visitor()
     page = "https://college.example/programs/health-it"
-    for message, expected in INQUIRY:
-        reply = texts(say(url, sender, message, page_url=page))
-        assert expected in reply, f"after {message!r}: {reply}"
+    converse(url, sender, INQUIRY, page_url=page)
     assert "+17065550199" not in texts(say(url, sender, "how long is it?"))  # details cleared
 
-    exported = leads_cli(leads_url, "export", "--format", "jsonl")
-    assert exported.returncode == 0, exported.stderr
-    mine = [json.loads(line) for line in exported.stdout.splitlines() if json.loads(line)["conversation_id"] == sender]
+    mine = exported_leads(leads_url, sender)
     assert len(mine) == 1
     lead = mine[0]
     assert (lead["name"], lead["email"], lead["phone"]) == ("Dana O'Brien-Núñez", "dana.obrien@example.com", "+17065550199")

@@ -11,9 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.inquiry import runtime
 from actions.inquiry.form_actions import ASK_ACTIONS, FIELDS, StartInquiry, SubmitInquiry, ValidateInquiryForm
 from actions.inquiry.store import LeadStore
-from tests.conftest import DOMAIN, render
+from tests.conftest import DOMAIN, PHONE, render
 
-PHONE = "(800) 705-9182"
 COMPLETE = {
     "lead_id": "7f1d3c2e-0000-4000-8000-000000000001",
     "lead_name": "Ana O'Neil",

@@ -2,23 +2,21 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.conftest import DOMAIN, MEASUREMENTS, ROOT
-from tests.servers import MODEL
+from tests.servers import MODEL, quiet_env
 
 RASA = str(Path(sys.executable).parent / "rasa")
 NLU_THRESHOLD = 0.90
 
 
 def rasa(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    # Library deprecation notices are not findings about our data; silence only those.
-    env = {**os.environ, "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "PYTHONWARNINGS": "ignore::DeprecationWarning", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([RASA, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+    # Library deprecation notices are not findings about our data; quiet_env silences only those.
+    return subprocess.run([RASA, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=quiet_env())
 
 
 def test_training_data_validates_without_warnings():

@@ -10,20 +10,20 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Dict, List, Tuple
 
 import httpx
 import pytest
 
 from actions.knowledge import load_knowledge
 from actions.knowledge.loader import DEFAULT_DIR
-from tests.conftest import DOMAIN, MEASUREMENTS
+from tests.conftest import DOMAIN, MEASUREMENTS, PHONE, wait_for
 from tests.crm import FakeCRM
-from tests.servers import action_server, action_server_process, free_port, leads_cli, postgres_server, rasa_server, say, texts
+from tests.servers import (
+    action_server, action_server_process, converse, exported_leads, free_port, postgres_server, rasa_server, say, texts,
+)
 
 KB = load_knowledge(DEFAULT_DIR)
-PHONE = KB.admissions.phone
 BILLING = KB.programs[0]
 DURATION_QUESTION = f"how long is {BILLING.name.lower()}?"
 DURATION_ANSWER = f"{BILLING.name} takes {BILLING.duration_months} months"
@@ -48,27 +48,6 @@ def inquiry(name: str, email: str, phone: str) -> List[Tuple[str, str]]:
         ("yes", "Here's what I'll send to admissions"),
         ("yes", "Thank you! Your details are with the admissions office"),
     ]
-
-
-def converse(url: str, sender: str, turns: List[Tuple[str, str]]) -> None:
-    for message, expected in turns:
-        reply = texts(say(url, sender, message))
-        assert expected in reply, f"after {message!r}: {reply}"
-
-
-def exported(leads_url: str) -> List[dict]:
-    result = leads_cli(leads_url, "export", "--format", "jsonl")
-    assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines()]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return condition()
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +140,7 @@ def test_invalid_form_answers_are_asked_again_and_never_stored(servers):
         say(url, sender, valid)
     converse(url, sender, turns[4:])
 
-    [lead] = [lead for lead in exported(leads_url) if lead["conversation_id"] == sender]
+    [lead] = exported_leads(leads_url, sender)
     assert (lead["name"], lead["email"], lead["phone"]) == ("Robin Keller", "robin@example.com", "+14235550142")
     stored = json.dumps(lead)
     for bad in (b for values in hostile.values() for b in values):
@@ -185,7 +164,7 @@ def test_fifty_visitors_completing_the_form_at_once_give_fifty_leads(servers):
         list(pool.map(lambda item: converse(url, item[0], inquiry(*item[1])), people.items()))
     elapsed = time.monotonic() - started
 
-    leads = {lead["conversation_id"]: lead for lead in exported(leads_url) if lead["conversation_id"] in people}
+    leads = {lead["conversation_id"]: lead for lead in exported_leads(leads_url) if lead["conversation_id"] in people}
     assert len(leads) == visitors
     for sender, (name, email, phone) in people.items():
         lead = leads[sender]
@@ -209,7 +188,7 @@ def test_a_killed_action_server_gets_an_apology_and_the_form_goes_on_after_a_res
             assert texts(say(url, sender, message)) == APOLOGY
         with action_server_process(tmp_path, port=port):
             converse(url, sender, turns[2:])
-    [lead] = [lead for lead in exported(f"sqlite:///{tmp_path / 'leads.sqlite3'}") if lead["conversation_id"] == sender]
+    [lead] = exported_leads(f"sqlite:///{tmp_path / 'leads.sqlite3'}", sender)
     assert lead["email"] == "robin@example.com"
     MEASUREMENTS.append("reliability: action server killed mid-form -> apology with the phone number, form completed after restart")
 
@@ -222,12 +201,12 @@ def test_leads_wait_while_the_crm_is_down_and_arrive_once_when_it_returns(tmp_pa
         crm_env = {"LEADS_WEBHOOK_URL": crm.url, "LEADS_WEBHOOK_SECRET": "crm-secret", "LEADS_DELIVERY_INTERVAL": "0.5"}
         with action_server(tmp_path, leads_url=leads_url, **crm_env) as actions, rasa_server(tmp_path, actions) as url:
             converse(url, sender, inquiry("Robin Keller", "robin@example.com", "(423) 555-0142"))
-            [lead] = [lead for lead in exported(leads_url) if lead["conversation_id"] == sender]
+            [lead] = exported_leads(leads_url, sender)
             assert wait_for(lambda: crm.requests >= 3, 20), "the worker did not try the CRM"
-            assert exported(leads_url)[0]["delivery_status"] == "pending" and not crm.accepted
+            assert exported_leads(leads_url)[0]["delivery_status"] == "pending" and not crm.accepted
 
             crm.down = False
-            assert wait_for(lambda: exported(leads_url)[0]["delivery_status"] == "delivered", 30)
+            assert wait_for(lambda: exported_leads(leads_url)[0]["delivery_status"] == "delivered", 30)
             time.sleep(2)  # several more delivery rounds: none may send it again
         assert crm.accepted_posts == {lead["id"]: 1} and not crm.bad_signatures
         assert crm.accepted[lead["id"]]["email"] == "robin@example.com"
@@ -249,6 +228,6 @@ def test_no_thank_you_while_the_leads_database_is_down(tmp_path):
             database.start()
             assert "Here's what I'll send to admissions" in texts(say(url, sender, "I'd like more info"))
             converse(url, sender, turns[-1:])
-        leads = [lead for lead in exported(database.url) if lead["conversation_id"] == sender]
+        leads = exported_leads(database.url, sender)
     assert len(leads) == 1 and leads[0]["email"] == "robin@example.com"
     MEASUREMENTS.append("reliability: leads database stopped at submit -> no thank-you; saved once after it returned")

@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from actions.knowledge import load_knowledge
 from tests.conftest import ROOT, edit_yaml
 from web.serve import render_page
-from tests.servers import action_server, free_port, leads_cli, rasa_server, server_url, web_server
+from tests.servers import action_server, exported_leads, free_port, rasa_server, server_url, web_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The machine's closed network refuses Chromium's background connections: keep it quiet.
@@ -192,10 +192,7 @@ def test_an_inquiry_completed_in_the_widget_is_exported_with_the_page(site, page
         expect(bot(page)).not_to_have_count(count)
         expect_reply(page, expected)
 
-    exported = leads_cli(site["leads_url"], "export", "--format", "jsonl")
-    assert exported.returncode == 0, exported.stderr
-    leads = [json.loads(line) for line in exported.stdout.splitlines()]
-    mine = [lead for lead in leads if lead["conversation_id"] == sender_id(page)]
+    mine = exported_leads(site["leads_url"], sender_id(page))
     assert len(mine) == 1
     assert (mine[0]["name"], mine[0]["email"], mine[0]["phone"]) == ("Robin Widget-Test", "robin.widget@example.com", "+17065550142")
     assert mine[0]["page_url"] == site["page"]

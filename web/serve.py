@@ -78,13 +78,20 @@ def widget_config(server_url: str, phone: str) -> bytes:
     return json.dumps({"server_url": server_url.rstrip("/"), "phone": phone}).encode()
 
 
+def generated_content(kb: KnowledgeBase, server_url: str) -> Dict[str, Tuple[bytes, str]]:
+    """The pages and the widget's configuration, built once: they change only with knowledge/."""
+    content = {path: (render_page(path, kb), TYPES[".html"]) for path in PAGES}
+    content["/widget/widget-config.json"] = (widget_config(server_url, kb.admissions.phone), TYPES[".json"])
+    return content
+
+
 class SiteHandler(BaseHTTPRequestHandler):
-    """GET-only handler for the fixed set of files above plus /widget/widget-config.json."""
+    """GET-only handler for the generated content plus the fixed set of files above."""
 
     server_version = "AdmissionsSite"
 
-    def __init__(self, *args, config: bytes, kb: KnowledgeBase, **kwargs) -> None:
-        self.config, self.kb = config, kb
+    def __init__(self, *args, generated: Dict[str, Tuple[bytes, str]], **kwargs) -> None:
+        self.generated = generated
         super().__init__(*args, **kwargs)
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
@@ -98,10 +105,8 @@ class SiteHandler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def _content(self, path: str) -> Optional[Tuple[bytes, str]]:
-        if path == "/widget/widget-config.json":
-            return self.config, TYPES[".json"]
-        if path in PAGES:
-            return render_page(path, self.kb), TYPES[".html"]
+        if path in self.generated:
+            return self.generated[path]
         file = FILES.get(path)
         if file is None or not file.is_file():
             return None
@@ -123,8 +128,7 @@ class SiteHandler(BaseHTTPRequestHandler):
 
 def make_server(host: str, port: int, server_url: str) -> ThreadingHTTPServer:
     """A ready server; raises KnowledgeError when knowledge/ is invalid."""
-    kb = load_knowledge()
-    handler = partial(SiteHandler, config=widget_config(server_url, kb.admissions.phone), kb=kb)
+    handler = partial(SiteHandler, generated=generated_content(load_knowledge(), server_url))
     return ThreadingHTTPServer((host, port), handler)
 
 
