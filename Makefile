@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: setup widget browser train run shell test bench clean
+.PHONY: setup widget browser train run shell test test-quick lint format lock bench clean
 
 setup: $(VENV)/.installed $(SPACY_MODEL)/meta.json widget
 
@@ -23,7 +23,7 @@ widget:
 browser:
 	@scripts/setup_web.sh --browser
 
-$(VENV)/.installed: requirements.lock scripts/setup.sh
+$(VENV)/.installed: requirements-dev.lock scripts/setup.sh
 	@scripts/setup.sh
 
 $(SPACY_MODEL)/meta.json: $(VENV)/.installed scripts/build_spacy_model.py
@@ -41,8 +41,27 @@ run: setup train
 shell: setup train
 	@scripts/run.sh shell
 
-test: setup browser train
+# Lint first: a style or type error fails in seconds, not after the servers' suites.
+test: setup lint browser train
 	$(PY) -m pytest
+
+# The unit suites only (no servers, no training, no browser): seconds, for while you work.
+test-quick: setup train
+	$(PY) -m pytest -m "not slow" -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Regenerate both locks from pyproject.toml (existing pins are kept unless they must move).
+lock:
+	$(VENV)/bin/uv pip compile pyproject.toml --python $(PY) --no-header --no-annotate -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --python $(PY) --no-header --no-annotate --extra test --extra dev -o requirements-dev.lock
 
 # Ours against the `rasa init` baseline at 1, 10 and 50 visitors; see README "Benchmark".
 bench: setup train

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 VENV=.venv
 STAMP="$VENV/.installed"
-LOCK=requirements.lock
+# The development lock: the runtime lock plus the test and lint tools (see `make lock`).
+LOCK=requirements-dev.lock
 
 find_python310() {
   local candidate
