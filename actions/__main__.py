@@ -4,6 +4,7 @@ Starting through here (rather than `rasa run actions`) means a broken knowledge 
 the server at once with `file: entry: field: reason`, instead of failing on a visitor's
 first question.
 """
+
 from __future__ import annotations
 
 import sys

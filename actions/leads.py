@@ -2,6 +2,7 @@
 
 Reads LEADS_DATABASE_URL like the action server (default: runtime/leads.sqlite3).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -9,15 +10,31 @@ import csv
 import json
 import sys
 from datetime import datetime, timezone
-from typing import List, Optional, TextIO
+from typing import TextIO
 
 from actions.inquiry.delivery import Webhook, deliver_pending
 from actions.inquiry.store import Lead, LeadStore
 
 CSV_FIELDS = [
-    "id", "created_at", "conversation_id", "name", "email", "phone", "program_id", "study_option",
-    "contact_method", "consent_given", "consent_text", "consent_at", "sms_consent_given",
-    "sms_consent_text", "page_url", "questions", "delivery_status", "delivery_attempts", "delivered_at",
+    "id",
+    "created_at",
+    "conversation_id",
+    "name",
+    "email",
+    "phone",
+    "program_id",
+    "study_option",
+    "contact_method",
+    "consent_given",
+    "consent_text",
+    "consent_at",
+    "sms_consent_given",
+    "sms_consent_text",
+    "page_url",
+    "questions",
+    "delivery_status",
+    "delivery_attempts",
+    "delivered_at",
 ]
 
 
@@ -26,7 +43,7 @@ def _since(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def export(leads: List[Lead], fmt: str, out: TextIO) -> None:
+def export(leads: list[Lead], fmt: str, out: TextIO) -> None:
     if fmt == "jsonl":
         for lead in leads:
             out.write(json.dumps(lead.to_json(), ensure_ascii=False) + "\n")
@@ -40,19 +57,26 @@ def export(leads: List[Lead], fmt: str, out: TextIO) -> None:
         writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v) for k, v in row.items()})
 
 
-def table(leads: List[Lead], out: TextIO) -> None:
+def table(leads: list[Lead], out: TextIO) -> None:
     rows = [("created (UTC)", "id", "name", "program", "contact", "status")]
     rows += [
-        (l.created_at.strftime("%Y-%m-%d %H:%M"), l.id[:8], l.name, l.program_id, l.contact_method, l.delivery_status)
-        for l in leads
+        (
+            lead.created_at.strftime("%Y-%m-%d %H:%M"),
+            lead.id[:8],
+            lead.name,
+            lead.program_id,
+            lead.contact_method,
+            lead.delivery_status,
+        )
+        for lead in leads
     ]
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
-        out.write("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() + "\n")
+        out.write("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=False)).rstrip() + "\n")
     out.write(f"{len(leads)} lead(s)\n")
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m actions.leads", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     export_cmd = commands.add_parser("export", help="write leads to standard output")

@@ -4,10 +4,11 @@ One action per kind of question keeps stories readable (`ask_duration` ->
 `action_answer_duration`). The actions are made from the answer handlers' registry, so a
 new handler is a new action and nothing is listed twice.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Type
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
@@ -26,7 +27,7 @@ class AnswerAction(Action, ABC):
     def topic(self) -> str:
         """The answer handler this action runs (a key of `answers.HANDLERS`)."""
 
-    def __init__(self, kb: Optional[KnowledgeBase] = None, matcher: Optional[KnowledgeMatcher] = None) -> None:
+    def __init__(self, kb: KnowledgeBase | None = None, matcher: KnowledgeMatcher | None = None) -> None:
         # Injected in tests; the running server uses the knowledge base loaded at start-up.
         self._kb = kb
         self._matcher = matcher
@@ -34,9 +35,7 @@ class AnswerAction(Action, ABC):
     def name(self) -> str:
         return f"action_answer_{self.topic}"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         kb = self._kb or knowledge.current()
         matcher = self._matcher or (language.current() if self._kb is None else KnowledgeMatcher(kb))
         result = answers.answer(self.topic, kb, read_context(tracker, kb, matcher))
@@ -47,8 +46,10 @@ class AnswerAction(Action, ABC):
             dispatcher.utter_message(response=last.response, **last.values)
             dispatcher.utter_message(response="reply_inquiry_offer", buttons=suggestions.inquiry_offer())
         else:
-            dispatcher.utter_message(response=last.response, buttons=suggestions.next_steps(result.topic), **last.values)
-        events: List[EventType] = [SlotSet(TOPIC_SLOT, result.topic), SlotSet(OFFER_SLOT, result.offers_inquiry)]
+            dispatcher.utter_message(
+                response=last.response, buttons=suggestions.next_steps(result.topic), **last.values
+            )
+        events: list[EventType] = [SlotSet(TOPIC_SLOT, result.topic), SlotSet(OFFER_SLOT, result.offers_inquiry)]
         if result.forget_message:
             return [UserUtteranceReverted()]
         if result.programs is not None:
@@ -57,9 +58,9 @@ class AnswerAction(Action, ABC):
         return events
 
 
-def _action_for(topic: str) -> Type[AnswerAction]:
+def _action_for(topic: str) -> type[AnswerAction]:
     class_name = "Answer" + "".join(part.title() for part in topic.split("_"))
     return type(class_name, (AnswerAction,), {"topic": topic, "__module__": __name__})
 
 
-ANSWER_ACTIONS: Dict[str, Type[AnswerAction]] = {topic: _action_for(topic) for topic in answers.HANDLERS}
+ANSWER_ACTIONS: dict[str, type[AnswerAction]] = {topic: _action_for(topic) for topic in answers.HANDLERS}

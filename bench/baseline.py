@@ -3,6 +3,7 @@
 It is created and trained once per Rasa version in bench/results/tmp/ (git-ignored); later
 runs reuse the model and the training time measured when it was made.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,12 +41,19 @@ def baseline(log=print) -> Baseline:
     started = time.perf_counter()
     result = subprocess.run(
         [str(VENV_BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(project)],
-        cwd=project, env=quiet_env(), capture_output=True, text=True,
+        cwd=project,
+        env=quiet_env(),
+        capture_output=True,
+        text=True,
     )
     seconds = time.perf_counter() - started
     models = sorted((project / "models").glob("*.tar.gz"))
     if result.returncode != 0 or not models:
         raise RuntimeError(f"rasa init failed ({result.returncode}):\n{(result.stdout + result.stderr)[-3000:]}")
     trained_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    record.write_text(json.dumps({"model": str(models[-1].relative_to(project)), "training_seconds": seconds, "trained_at": trained_at}))
+    record.write_text(
+        json.dumps(
+            {"model": str(models[-1].relative_to(project)), "training_seconds": seconds, "trained_at": trained_at}
+        )
+    )
     return Baseline(project, models[-1], seconds, trained_at, cached=False)

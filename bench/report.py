@@ -1,17 +1,17 @@
 """Figures from a benchmark run: JSON, a Markdown table, a latency plot, the README section."""
+
 from __future__ import annotations
 
 import json
 import re
 from pathlib import Path
-from typing import Dict, List, Optional
 
 from bench.visitors import LevelResult
 
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
-def percentile(values: List[float], q: float) -> Optional[float]:
+def percentile(values: list[float], q: float) -> float | None:
     """Nearest-rank percentile (q in 0..100) of the values."""
     if not values:
         return None
@@ -20,14 +20,16 @@ def percentile(values: List[float], q: float) -> Optional[float]:
     return ordered[rank - 1]
 
 
-def level_figures(result: LevelResult) -> Dict:
+def level_figures(result: LevelResult) -> dict:
     ms = lambda q: None if percentile(result.latencies, q) is None else round(percentile(result.latencies, q) * 1000, 1)  # noqa: E731
     return {
         "concurrency": result.concurrency,
         "turns": len(result.latencies),
         "conversations": result.conversations,
         "seconds": round(result.seconds, 2),
-        "p50_ms": ms(50), "p95_ms": ms(95), "p99_ms": ms(99),
+        "p50_ms": ms(50),
+        "p95_ms": ms(95),
+        "p99_ms": ms(99),
         "turns_per_second": round(len(result.latencies) / result.seconds, 2) if result.seconds else None,
         "errors": result.errors,
         "wrong_answers": result.wrong_answers,
@@ -35,15 +37,17 @@ def level_figures(result: LevelResult) -> Dict:
     }
 
 
-def _ratio(ours: Optional[float], theirs: Optional[float]) -> Optional[float]:
+def _ratio(ours: float | None, theirs: float | None) -> float | None:
     return round(ours / theirs, 2) if ours is not None and theirs else None
 
 
-def ratios(ours: Dict, baseline: Dict) -> Dict:
+def ratios(ours: dict, baseline: dict) -> dict:
     """Ours divided by the baseline's, for each figure measured on both."""
     levels = {}
-    for mine, theirs in zip(ours["levels"], baseline["levels"]):
-        levels[str(mine["concurrency"])] = {key: _ratio(mine[key], theirs[key]) for key in ("p50_ms", "p95_ms", "p99_ms", "turns_per_second")}
+    for mine, theirs in zip(ours["levels"], baseline["levels"], strict=False):
+        levels[str(mine["concurrency"])] = {
+            key: _ratio(mine[key], theirs[key]) for key in ("p50_ms", "p95_ms", "p99_ms", "turns_per_second")
+        }
     return {
         "levels": levels,
         "training_seconds": _ratio(ours["training_seconds"], baseline["training_seconds"]),
@@ -52,8 +56,11 @@ def ratios(ours: Dict, baseline: Dict) -> Dict:
     }
 
 
-def targets(ours: Dict, ratio: Dict) -> Dict[str, bool]:
-    single, busiest = ratio["levels"].get("1", {}), ratio["levels"].get(str(max(l["concurrency"] for l in ours["levels"])), {})
+def targets(ours: dict, ratio: dict) -> dict[str, bool]:
+    single, busiest = (
+        ratio["levels"].get("1", {}),
+        ratio["levels"].get(str(max(level["concurrency"] for level in ours["levels"])), {}),
+    )
     return {
         "single_visitor_p50_ratio_at_most_1.0": (single.get("p50_ms") or 99) <= 1.0,
         "throughput_ratio_at_top_concurrency_at_least_1.5": (busiest.get("turns_per_second") or 0) >= 1.5,
@@ -65,21 +72,23 @@ def _fmt(value, suffix: str = "") -> str:
     return "–" if value is None else f"{value:g}{suffix}"
 
 
-def markdown(run: Dict) -> str:
+def markdown(run: dict) -> str:
     ours, base, ratio = run["ours"], run["baseline"], run["ratios"]
     lines = [
         f"Run {run['timestamp']} on {run['machine']['cpus']} CPUs, Rasa {run['rasa_version']}; "
         f"closed loop, each visitor waits for the reply before the next turn.",
         "",
-        "| visitors | p50 ms | p95 ms | p99 ms | turns/s | errors | turns | baseline p50 / p95 / p99 ms | baseline turns/s | ratio p50 | ratio p95 | ratio p99 | ratio turns/s |",
+        "| visitors | p50 ms | p95 ms | p99 ms | turns/s | errors | turns | baseline p50 / p95 / p99 ms"
+        " | baseline turns/s | ratio p50 | ratio p95 | ratio p99 | ratio turns/s |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for mine, theirs in zip(ours["levels"], base["levels"]):
+    for mine, theirs in zip(ours["levels"], base["levels"], strict=False):
         r = ratio["levels"][str(mine["concurrency"])]
         lines.append(
             f"| {mine['concurrency']} | {_fmt(mine['p50_ms'])} | {_fmt(mine['p95_ms'])} | {_fmt(mine['p99_ms'])} | "
             f"{_fmt(mine['turns_per_second'])} | {mine['errors']} | {mine['turns']} | "
-            f"{_fmt(theirs['p50_ms'])} / {_fmt(theirs['p95_ms'])} / {_fmt(theirs['p99_ms'])} | {_fmt(theirs['turns_per_second'])} | "
+            f"{_fmt(theirs['p50_ms'])} / {_fmt(theirs['p95_ms'])} / {_fmt(theirs['p99_ms'])} | "
+            f"{_fmt(theirs['turns_per_second'])} | "
             f"{_fmt(r['p50_ms'])} | {_fmt(r['p95_ms'])} | {_fmt(r['p99_ms'])} | {_fmt(r['turns_per_second'])} |"
         )
     memory = lambda figures: ", ".join(f"{name} {mb:g} MB" for name, mb in figures.items())  # noqa: E731
@@ -87,16 +96,19 @@ def markdown(run: Dict) -> str:
         "",
         "| | ours | baseline | ratio |",
         "| --- | ---: | ---: | ---: |",
-        f"| training time (s) | {_fmt(ours['training_seconds'])} | {_fmt(base['training_seconds'])}{' (cached)' if base.get('training_cached') else ''} | {_fmt(ratio['training_seconds'])} |",
-        f"| cold start to first answer (s) | {_fmt(ours['cold_start_seconds'])} | {_fmt(base['cold_start_seconds'])} | {_fmt(ratio['cold_start_seconds'])} |",
-        f"| peak memory (VmHWM) | {memory(ours['peak_memory_mb'])} | {memory(base['peak_memory_mb'])} | {_fmt(ratio['peak_memory_mb'])} |",
+        f"| training time (s) | {_fmt(ours['training_seconds'])} | {_fmt(base['training_seconds'])}"
+        f"{' (cached)' if base.get('training_cached') else ''} | {_fmt(ratio['training_seconds'])} |",
+        f"| cold start to first answer (s) | {_fmt(ours['cold_start_seconds'])} | "
+        f"{_fmt(base['cold_start_seconds'])} | {_fmt(ratio['cold_start_seconds'])} |",
+        f"| peak memory (VmHWM) | {memory(ours['peak_memory_mb'])} | {memory(base['peak_memory_mb'])} | "
+        f"{_fmt(ratio['peak_memory_mb'])} |",
         "",
         "Targets: " + ", ".join(f"{name} {'met' if ok else 'NOT met'}" for name, ok in run["targets"].items()) + ".",
     ]
     return "\n".join(lines) + "\n"
 
 
-def plot(run: Dict, path: Path) -> Optional[str]:
+def plot(run: dict, path: Path) -> str | None:
     """Latency against concurrency as a PNG; a message instead when matplotlib is missing."""
     try:
         import matplotlib
@@ -106,7 +118,10 @@ def plot(run: Dict, path: Path) -> Optional[str]:
     except ImportError:
         return "matplotlib is not installed: no plot"
     figure, axis = plt.subplots(figsize=(7, 4.5))
-    for key, label, style, color in (("ours", "admissions assistant", "-", "tab:blue"), ("baseline", "rasa init baseline", "--", "tab:gray")):
+    for key, label, style, color in (
+        ("ours", "admissions assistant", "-", "tab:blue"),
+        ("baseline", "rasa init baseline", "--", "tab:gray"),
+    ):
         levels = run[key]["levels"]
         x = [level["concurrency"] for level in levels]
         for q, marker in (("p50_ms", "o"), ("p95_ms", "s"), ("p99_ms", "^")):
@@ -126,7 +141,7 @@ def plot(run: Dict, path: Path) -> Optional[str]:
     return None
 
 
-def write(run: Dict, results: Path, readme: Optional[Path]) -> List[str]:
+def write(run: dict, results: Path, readme: Path | None) -> list[str]:
     """Writes <timestamp>.json, .md and .png; replaces the README's table. Returns notes."""
     results.mkdir(parents=True, exist_ok=True)
     stem = results / run["timestamp"]

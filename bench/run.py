@@ -6,6 +6,7 @@ credentials), then for each concurrency level ours and the baseline get the same
 in alternating rounds (ours, baseline, ours, ...), so that load from other work on a shared
 machine falls on both alike.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List
 
 import rasa
 
@@ -51,8 +51,20 @@ def peak_memory_mb(pid: int) -> float:
 def train_ours(workdir: Path) -> tuple:
     started = time.perf_counter()
     result = subprocess.run(
-        [str(VENV_BIN / "rasa"), "train", "--force", "--fixed-model-name", "admissions", "--out", str(workdir / "models"), "--quiet"],
-        cwd=ROOT, env=quiet_env(), capture_output=True, text=True,
+        [
+            str(VENV_BIN / "rasa"),
+            "train",
+            "--force",
+            "--fixed-model-name",
+            "admissions",
+            "--out",
+            str(workdir / "models"),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        env=quiet_env(),
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise RuntimeError(f"rasa train failed:\n{(result.stdout + result.stderr)[-3000:]}")
@@ -71,11 +83,13 @@ def warm_up(webhook: str, scripts) -> None:
     asyncio.run(visitors.run_level(webhook, visitors.crowd(len(scripts), scripts), sum(len(s) for s in scripts), 120))
 
 
-def main(argv: List[str] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="concurrency levels, e.g. 1,10,50")
     parser.add_argument("--turns-scale", type=float, default=1.0, help="multiply the turns per level (quick runs: 0.2)")
-    parser.add_argument("--seconds", type=float, default=60, help="wall-clock cap per level and assistant (split over the rounds)")
+    parser.add_argument(
+        "--seconds", type=float, default=60, help="wall-clock cap per level and assistant (split over the rounds)"
+    )
     parser.add_argument("--no-readme", action="store_true", help="do not update the table in README.md")
     args = parser.parse_args(argv)
     levels = [int(level) for level in args.levels.split(",")]
@@ -87,7 +101,10 @@ def main(argv: List[str] = None) -> int:
     timestamp = time.strftime("%Y%m%d-%H%M%S")
     try:
         base = baseline(say)
-        say(f"baseline model {base.model.name} ({'cached, ' if base.cached else ''}trained in {base.training_seconds:.1f}s)")
+        say(
+            f"baseline model {base.model.name} "
+            f"({'cached, ' if base.cached else ''}trained in {base.training_seconds:.1f}s)"
+        )
         say("training ours (rasa train --force)")
         model, training_seconds = train_ours(workdir)
         say(f"ours trained in {training_seconds:.1f}s")
@@ -99,44 +116,72 @@ def main(argv: List[str] = None) -> int:
             started = time.monotonic()
             action_proc, action_url = stack.enter_context(action_server_process(ours_dir))
             rasa_started = time.monotonic()
-            rasa_proc, webhook = stack.enter_context(rasa_process(ours_dir, project_endpoints(action_url, ours_dir / "conversations.sqlite3"), model))
+            rasa_proc, webhook = stack.enter_context(
+                rasa_process(ours_dir, project_endpoints(action_url, ours_dir / "conversations.sqlite3"), model)
+            )
             cold = seconds_to_answer(webhook, "how long is medical billing and coding?", started)
             ours = {"cold_start_seconds": cold, "rasa_cold_start_seconds": round(cold - (rasa_started - started), 2)}
 
             base_started = time.monotonic()
-            base_proc, base_webhook = stack.enter_context(rasa_process(
-                base_dir, (base.project / "endpoints.yml").read_text(), base.model, credentials=base.project / "credentials.yml",
-            ))
+            base_proc, base_webhook = stack.enter_context(
+                rasa_process(
+                    base_dir,
+                    (base.project / "endpoints.yml").read_text(),
+                    base.model,
+                    credentials=base.project / "credentials.yml",
+                )
+            )
             theirs = {"cold_start_seconds": seconds_to_answer(base_webhook, "hello", base_started)}
-            say(f"cold start: ours {ours['cold_start_seconds']}s (Rasa server alone {ours['rasa_cold_start_seconds']}s), baseline {theirs['cold_start_seconds']}s")
+            say(
+                f"cold start: ours {ours['cold_start_seconds']}s "
+                f"(Rasa server alone {ours['rasa_cold_start_seconds']}s), baseline {theirs['cold_start_seconds']}s"
+            )
 
             warm_up(webhook, visitors.ADMISSIONS)
             warm_up(base_webhook, visitors.BASELINE)
             ours["levels"], theirs["levels"] = [], []
-            assistants = (("ours", webhook, visitors.ADMISSIONS, ours), ("baseline", base_webhook, visitors.BASELINE, theirs))
+            assistants = (
+                ("ours", webhook, visitors.ADMISSIONS, ours),
+                ("baseline", base_webhook, visitors.BASELINE, theirs),
+            )
             for level in levels:
                 totals = {name: visitors.LevelResult(level) for name, *_ in assistants}
                 crowds = {name: visitors.crowd(level, scripts) for name, _, scripts, _ in assistants}
                 for _round in range(ROUNDS):
                     for name, url, _, _ in assistants:
-                        totals[name].add(asyncio.run(visitors.run_level(url, crowds[name], turns[level] // ROUNDS, args.seconds / ROUNDS)))
+                        totals[name].add(
+                            asyncio.run(
+                                visitors.run_level(url, crowds[name], turns[level] // ROUNDS, args.seconds / ROUNDS)
+                            )
+                        )
                 for name, _, _, figures in assistants:
                     shown = report.level_figures(totals[name])
                     figures["levels"].append(shown)
-                    say(f"{name:8} {level:3} visitors: p50 {shown['p50_ms']} ms, p95 {shown['p95_ms']} ms, p99 {shown['p99_ms']} ms, "
-                        f"{shown['turns_per_second']} turns/s, {shown['errors']} errors in {shown['turns']} turns")
+                    say(
+                        f"{name:8} {level:3} visitors: p50 {shown['p50_ms']} ms, p95 {shown['p95_ms']} ms, "
+                        f"p99 {shown['p99_ms']} ms, "
+                        f"{shown['turns_per_second']} turns/s, {shown['errors']} errors in {shown['turns']} turns"
+                    )
                     for failure in shown["first_failures"]:
                         say(f"  failure: {failure}")
             ours["peak_memory_mb"] = {"rasa": peak_memory_mb(rasa_proc.pid), "actions": peak_memory_mb(action_proc.pid)}
             theirs["peak_memory_mb"] = {"rasa": peak_memory_mb(base_proc.pid)}
         ours["training_seconds"] = round(training_seconds, 1)
-        theirs.update(training_seconds=round(base.training_seconds, 1), training_cached=base.cached, trained_at=base.trained_at)
+        theirs.update(
+            training_seconds=round(base.training_seconds, 1), training_cached=base.cached, trained_at=base.trained_at
+        )
 
         run = {
             "timestamp": timestamp,
             "rasa_version": rasa.__version__,
             "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-            "load": {"levels": levels, "turns_per_level": turns, "seconds_cap_per_level": args.seconds, "alternating_rounds": ROUNDS, "closed_loop": True},
+            "load": {
+                "levels": levels,
+                "turns_per_level": turns,
+                "seconds_cap_per_level": args.seconds,
+                "alternating_rounds": ROUNDS,
+                "closed_loop": True,
+            },
             "ours": ours,
             "baseline": theirs,
         }

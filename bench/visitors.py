@@ -5,14 +5,15 @@ conversations back to back (a new sender each), and each level stops after a fix
 of turns or a wall-clock cap, whichever comes first. A turn fails on an HTTP error, a
 timeout, an empty reply, or a reply without the expected words.
 """
+
 from __future__ import annotations
 
 import asyncio
 import itertools
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
 
 import httpx
 
@@ -24,7 +25,7 @@ Conversation = Sequence[Turn]
 PHONE = load_knowledge().admissions.phone
 
 # Our assistant: knowledge questions, follow-ups that rely on context, and complete inquiries.
-ADMISSIONS: List[Conversation] = [
+ADMISSIONS: list[Conversation] = [
     [
         ("hi", "Medical Billing and Coding and Healthcare Information Technology"),
         ("how long is medical billing and coding?", "Medical Billing and Coding takes 15 months"),
@@ -46,7 +47,7 @@ ADMISSIONS: List[Conversation] = [
 
 # `rasa init --no-prompt`'s assistant, on its own training messages; conversations of the
 # same lengths as ours, cycling through its exchanges.
-_INIT_EXCHANGES: List[Turn] = [
+_INIT_EXCHANGES: list[Turn] = [
     ("hello", "Hey! How are you?"),
     ("I am very sad", "Did that help you?"),
     ("yes", "Great, carry on!"),
@@ -54,7 +55,7 @@ _INIT_EXCHANGES: List[Turn] = [
     ("great", "Great, carry on!"),
     ("goodbye", "Bye"),
 ]
-BASELINE: List[Conversation] = [
+BASELINE: list[Conversation] = [
     [turn for turn, _ in zip(itertools.cycle(_INIT_EXCHANGES), ours)] for ours in ADMISSIONS
 ]
 # Every conversation here runs in the mix; the form is one in three conversations.
@@ -64,14 +65,14 @@ MIX = (0, 1, 2)
 @dataclass
 class LevelResult:
     concurrency: int
-    latencies: List[float] = field(default_factory=list)  # seconds, successful or not
+    latencies: list[float] = field(default_factory=list)  # seconds, successful or not
     errors: int = 0
     wrong_answers: int = 0
     conversations: int = 0
     seconds: float = 0.0
-    first_failures: List[str] = field(default_factory=list)
+    first_failures: list[str] = field(default_factory=list)
 
-    def add(self, other: "LevelResult") -> None:
+    def add(self, other: LevelResult) -> None:
         """Fold in another round at the same concurrency."""
         self.latencies += other.latencies
         self.errors += other.errors
@@ -108,7 +109,7 @@ class Visitor:
         self.script = self.scripts[MIX[self.number % len(MIX)]]
         self.sender, self.turn, self.started = f"bench-{uuid.uuid4()}", 0, False
 
-    async def talk(self, client: httpx.AsyncClient, webhook: str, budget: "_Budget", result: LevelResult) -> None:
+    async def talk(self, client: httpx.AsyncClient, webhook: str, budget: _Budget, result: LevelResult) -> None:
         while budget.take():
             if not self.started:
                 result.conversations += 1
@@ -120,7 +121,9 @@ class Visitor:
                     continue
             self._next_conversation()  # finished, or its state is unknown after a failure
 
-    async def _say(self, client: httpx.AsyncClient, webhook: str, message: str, expected: str, result: LevelResult) -> bool:
+    async def _say(
+        self, client: httpx.AsyncClient, webhook: str, message: str, expected: str, result: LevelResult
+    ) -> bool:
         started = time.perf_counter()
         try:
             response = await client.post(webhook, json={"sender": self.sender, "message": message})
@@ -141,7 +144,7 @@ class Visitor:
         return True
 
 
-def crowd(size: int, scripts: Sequence[Conversation]) -> List[Visitor]:
+def crowd(size: int, scripts: Sequence[Conversation]) -> list[Visitor]:
     return [Visitor(number, scripts) for number in range(size)]
 
 
@@ -159,7 +162,9 @@ class _Budget:
         return True
 
 
-async def run_level(webhook: str, visitors: Sequence[Visitor], turns: int, seconds: float, timeout: float = 30.0) -> LevelResult:
+async def run_level(
+    webhook: str, visitors: Sequence[Visitor], turns: int, seconds: float, timeout: float = 30.0
+) -> LevelResult:
     """The visitors talk at once until `turns` turns are taken or `seconds` have passed."""
     result = LevelResult(len(visitors))
     limits = httpx.Limits(max_connections=len(visitors), max_keepalive_connections=len(visitors))
@@ -171,11 +176,13 @@ async def run_level(webhook: str, visitors: Sequence[Visitor], turns: int, secon
     return result
 
 
-def first_answer(webhook: str, message: str, give_up_at: float) -> Optional[float]:
+def first_answer(webhook: str, message: str, give_up_at: float) -> float | None:
     """Send one real message until it is answered; returns the time.monotonic() of the answer."""
     while time.monotonic() < give_up_at:
         try:
-            response = httpx.post(webhook, json={"sender": f"bench-cold-{uuid.uuid4()}", "message": message}, timeout=30)
+            response = httpx.post(
+                webhook, json={"sender": f"bench-cold-{uuid.uuid4()}", "message": message}, timeout=30
+            )
             if response.status_code == 200 and reply_text(response.json()):
                 return time.monotonic()
         except httpx.HTTPError:

@@ -2,6 +2,7 @@
 tracker store (endpoints.yml), and, on import, two fixes for Rasa's per-turn costs
 (channels/speedups.py).
 """
+
 from channels import speedups
 
 speedups.install()

@@ -16,11 +16,12 @@ Profiling the Rasa server under load (README "Benchmark") found:
 
 Installed when the Rasa server loads this package's REST channel (credentials.yml).
 """
+
 from __future__ import annotations
 
 import asyncio
 from functools import lru_cache
-from typing import Any, Dict, Optional, Tuple, Type
+from typing import Any
 
 import aiohttp
 from jsonschema.exceptions import best_match
@@ -35,9 +36,9 @@ from rasa.utils.endpoints import EndpointConfig
 KEEPALIVE_SECONDS = 2.0
 
 _rasa_resolve_by_type = Event.resolve_by_type
-_event_classes: Dict[str, Type[Event]] = {}
+_event_classes: dict[str, type[Event]] = {}
 _rasa_session = EndpointConfig.session
-_sessions: Dict[Tuple[int, Tuple[Tuple[str, str], ...]], aiohttp.ClientSession] = {}
+_sessions: dict[tuple[int, tuple[tuple[str, str], ...]], aiohttp.ClientSession] = {}
 
 
 @lru_cache(maxsize=1)
@@ -48,18 +49,19 @@ def _response_validator() -> Any:
     return validator_class(spec)
 
 
-def validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
+def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
     error = best_match(_response_validator().iter_errors(result))  # what jsonschema.validate raises
     if error is not None:
         error.message += (
             ". Failed to validate Action server response from API, make sure your response "
-            f"from the Action endpoint is valid. For more information about the format visit {DOCS_BASE_URL}/custom-actions"
+            "from the Action endpoint is valid. For more information about the format visit "
+            f"{DOCS_BASE_URL}/custom-actions"
         )
         raise error
     return True
 
 
-def resolve_event_by_type(type_name: str, default: Optional[Type[Event]] = None) -> Optional[Type[Event]]:
+def resolve_event_by_type(type_name: str, default: type[Event] | None = None) -> type[Event] | None:
     found = _event_classes.get(type_name)
     if found is None:
         for cls in all_subclasses(Event):  # the first class with the name wins, as in Rasa

@@ -15,11 +15,13 @@ Other databases (PostgreSQL...) are used exactly as by Rasa's SQL store.
 
 endpoints.yml: `tracker_store: {type: channels.tracker_store.SQLTrackerStore, dialect: ..., db: ...}`
 """
+
 from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from rasa.core import tracker_store
@@ -40,18 +42,20 @@ def _set_pragmas(connection: Any, _record: Any) -> None:
 class SQLTrackerStore(tracker_store.SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._stored_counts: Optional["OrderedDict[str, int]"] = None
+        self._stored_counts: OrderedDict[str, int] | None = None
         if self.engine.dialect.name == "sqlite":
             self._stored_counts = OrderedDict()
             # The server calls the store from its event loop thread only; the pool may
             # hand a connection to another thread, which is safe one session at a time.
-            engine = sa.create_engine(self.engine.url, poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False})
+            engine = sa.create_engine(
+                self.engine.url, poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False}
+            )
             sa.event.listen(engine, "connect", _set_pragmas)
             self.engine.dispose()
             self.engine = engine
             self.sessionmaker.configure(bind=engine)
 
-    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         tracker = await super()._retrieve(sender_id, fetch_events_from_all_sessions)
         if self._stored_counts is None:
             return tracker

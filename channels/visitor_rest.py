@@ -8,11 +8,13 @@ When the action server is down or an action fails, Rasa logs the error and answe
 nothing, so the visitor stares at a typing indicator. Here a message that should have
 been answered but got no reply gets a short apology with the admissions phone number.
 """
+
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Awaitable, Callable, Optional, Tuple
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -34,7 +36,7 @@ APOLOGY_RESPONSE = "reply_service_trouble"
 SILENT_COMMANDS = {USER_INTENT_RESTART, USER_INTENT_SESSION_START}
 
 
-def problem_with(body: bytes) -> Optional[Tuple[int, str]]:
+def problem_with(body: bytes) -> tuple[int, str] | None:
     """(status, reason) when the webhook body is unusable; None when it is fine."""
     try:
         payload: Any = json.loads(body or b"")
@@ -56,21 +58,21 @@ def problem_with(body: bytes) -> Optional[Tuple[int, str]]:
     return None
 
 
-def expects_reply(text: Optional[str]) -> bool:
+def expects_reply(text: str | None) -> bool:
     """Every message deserves an answer, except the commands that reset a conversation."""
     if not text or not text.strip():
         return False
     command = text.strip()
     if not command.startswith(INTENT_MESSAGE_PREFIX):
         return True
-    intent = command[len(INTENT_MESSAGE_PREFIX):].split("{")[0].split("@")[0].strip()
+    intent = command[len(INTENT_MESSAGE_PREFIX) :].split("{")[0].split("@")[0].strip()
     return intent not in SILENT_COMMANDS
 
 
 class VisitorRestInput(RestInput):
     def __init__(self) -> None:
         super().__init__()
-        self._agent: Optional[Agent] = None  # known from the first request on
+        self._agent: Agent | None = None  # known from the first request on
 
     @classmethod
     def name(cls) -> str:
@@ -84,14 +86,18 @@ class VisitorRestInput(RestInput):
                 # Not logged with the text, as Rasa would: it may hold contact details.
                 logger.exception("Handling a message in conversation %s failed", message.sender_id)
             collector = message.output_channel
-            if isinstance(collector, CollectingOutputChannel) and not collector.messages and expects_reply(message.text):
+            if (
+                isinstance(collector, CollectingOutputChannel)
+                and not collector.messages
+                and expects_reply(message.text)
+            ):
                 logger.error("No reply to a message in conversation %s; sending the apology", message.sender_id)
                 await collector.send_text_message(message.sender_id, await self._apology(message.sender_id))
 
         webhook = super().blueprint(answer_or_apologise)
 
         @webhook.middleware("request")
-        async def refuse_unusable(request: Request) -> Optional[response.HTTPResponse]:
+        async def refuse_unusable(request: Request) -> response.HTTPResponse | None:
             if request.method != "POST" or not request.path.endswith("/webhook"):
                 return None
             self._agent = self._agent or getattr(request.app.ctx, "agent", None)
@@ -107,5 +113,7 @@ class VisitorRestInput(RestInput):
         """The domain's apology wording, with the phone number from the knowledge base."""
         assert self._agent is not None, "the request middleware records the agent first"
         phone = knowledge.current().admissions.phone
-        rendered = await self._agent.nlg.generate(APOLOGY_RESPONSE, DialogueStateTracker(sender_id, []), self.name(), phone=phone)
+        rendered = await self._agent.nlg.generate(
+            APOLOGY_RESPONSE, DialogueStateTracker(sender_id, []), self.name(), phone=phone
+        )
         return rendered["text"]

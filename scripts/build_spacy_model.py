@@ -3,6 +3,7 @@
 No model can be downloaded here, so it is assembled from `spacy.blank("en")` and the
 lemma tables that `spacy-lookups-data` ships, and saved where config.yml points.
 """
+
 from __future__ import annotations
 
 import sys

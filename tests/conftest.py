@@ -1,12 +1,14 @@
 """Shared fixtures: the real knowledge base, and a way to run an action like Rasa does."""
+
 from __future__ import annotations
 
 import asyncio
 import re
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 import pytest
 import yaml
@@ -47,12 +49,14 @@ def edit_yaml(path: Path, change) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def tracker(text: str, intent: str, entities: Optional[List[Dict[str, Any]]] = None, slots: Optional[Dict[str, Any]] = None) -> Tracker:
+def tracker(
+    text: str, intent: str, entities: list[dict[str, Any]] | None = None, slots: dict[str, Any] | None = None
+) -> Tracker:
     message = {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": entities or []}
     return Tracker("test-visitor", dict(slots or {}), message, [], False, None, {}, "action_listen")
 
 
-def render(message: Dict[str, Any]) -> str:
+def render(message: dict[str, Any]) -> str:
     """Fill a domain response the way Rasa does, failing on any placeholder left unfilled."""
     template = DOMAIN["responses"][message["response"]][0]["text"]
     names = set(re.findall(r"{([^\n{}]+?)}", template))
@@ -64,7 +68,7 @@ def render(message: Dict[str, Any]) -> str:
 class Turn:
     """What one action did: the rendered messages, their buttons, and the events."""
 
-    def __init__(self, messages: List[Dict[str, Any]], events: List[Dict[str, Any]]) -> None:
+    def __init__(self, messages: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
         self.messages = messages
         self.texts = [render(m) for m in messages]
         self.text = "\n".join(self.texts)
@@ -76,7 +80,9 @@ class Turn:
         return values[-1] if values else "<unset>"
 
 
-def run_action(topic: str, text: str, intent: str, *, entities=None, slots=None, kb: Optional[KnowledgeBase] = None) -> Turn:
+def run_action(
+    topic: str, text: str, intent: str, *, entities=None, slots=None, kb: KnowledgeBase | None = None
+) -> Turn:
     action = ANSWER_ACTIONS[topic](kb=kb) if kb else ANSWER_ACTIONS[topic]()
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, tracker(text, intent, entities, slots), DOMAIN))
@@ -94,7 +100,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, pause: float = 0.05)
 
 
 # Figures a test measured (e.g. the NLU held-out score), printed at the end of the run.
-MEASUREMENTS: List[str] = []
+MEASUREMENTS: list[str] = []
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -3,15 +3,14 @@
 Shared by the end-to-end tests and the benchmark (bench/visitors.py), so both drive the
 inquiry form the same way.
 """
+
 from __future__ import annotations
 
-from typing import List, Tuple
-
 # (message, words the reply must contain)
-Turn = Tuple[str, str]
+Turn = tuple[str, str]
 
 # A complete inquiry with a wrong email and a question halfway, sent after a delivery question.
-INQUIRY: List[Turn] = [
+INQUIRY: list[Turn] = [
     ("can I study health IT online?", "Yes, Healthcare Information Technology can be completed online"),
     ("I'd like more info", "What's your full name?"),
     ("Dana O'Brien-Núñez", "What's your email address?"),

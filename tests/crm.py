@@ -1,4 +1,5 @@
 """A stand-in admissions CRM: a real HTTP server on loopback that can be made to fail."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,7 +8,6 @@ import json
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Dict, List
 
 
 class FakeCRM:
@@ -16,14 +16,14 @@ class FakeCRM:
         self.fail_first = fail_first
         self.down = False
         self.requests = 0
-        self.accepted: Dict[str, dict] = {}  # idempotency key -> lead, as a CRM would dedupe
+        self.accepted: dict[str, dict] = {}  # idempotency key -> lead, as a CRM would dedupe
         self.accepted_posts: Counter = Counter()
-        self.bad_signatures: List[str] = []
+        self.bad_signatures: list[str] = []
         self._lock = threading.Lock()
         crm = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with crm._lock:
                     crm.requests += 1
@@ -45,7 +45,7 @@ class FakeCRM:
         self.url = f"http://127.0.0.1:{self._server.server_port}/leads"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "FakeCRM":
+    def __enter__(self) -> FakeCRM:
         self._thread.start()
         return self
 

@@ -1,4 +1,5 @@
 """Start the real action server and Rasa server on loopback for end-to-end tests."""
+
 from __future__ import annotations
 
 import contextlib
@@ -10,8 +11,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import httpx
 
@@ -43,7 +44,7 @@ def _wait_until_up(process: subprocess.Popen, url: str, log: Path, timeout: floa
 
 
 @contextlib.contextmanager
-def _process(args, url: str, log: Path, env: Dict[str, str], timeout: float) -> Iterator[subprocess.Popen]:
+def _process(args, url: str, log: Path, env: dict[str, str], timeout: float) -> Iterator[subprocess.Popen]:
     with log.open("w") as out:
         process = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=quiet_env(**env))
     try:
@@ -60,8 +61,12 @@ def _process(args, url: str, log: Path, env: Dict[str, str], timeout: float) -> 
 
 @contextlib.contextmanager
 def action_server_process(
-    workdir: Path, knowledge_dir: Optional[Path] = None, leads_url: Optional[str] = None, port: Optional[int] = None, **extra_env: str
-) -> Iterator[Tuple[subprocess.Popen, str]]:
+    workdir: Path,
+    knowledge_dir: Path | None = None,
+    leads_url: str | None = None,
+    port: int | None = None,
+    **extra_env: str,
+) -> Iterator[tuple[subprocess.Popen, str]]:
     """Yields the process (so a test can kill it) and the action webhook URL.
 
     Leads go to `leads_url` (default: a file in workdir). A fixed `port` lets a test start
@@ -76,12 +81,16 @@ def action_server_process(
     if knowledge_dir:
         env["KNOWLEDGE_DIR"] = str(knowledge_dir)
     args = [sys.executable, "-m", "actions", "--port", str(port)]
-    with _process(args, f"http://{HOST}:{port}/health", workdir / f"actions-{port}-{time.monotonic_ns()}.log", env, 90) as process:
+    with _process(
+        args, f"http://{HOST}:{port}/health", workdir / f"actions-{port}-{time.monotonic_ns()}.log", env, 90
+    ) as process:
         yield process, f"http://{HOST}:{port}/webhook"
 
 
 @contextlib.contextmanager
-def action_server(workdir: Path, knowledge_dir: Optional[Path] = None, leads_url: Optional[str] = None, **extra_env: str) -> Iterator[str]:
+def action_server(
+    workdir: Path, knowledge_dir: Path | None = None, leads_url: str | None = None, **extra_env: str
+) -> Iterator[str]:
     """Yields the action webhook URL. Leads go to `leads_url` (default: a file in workdir)."""
     with action_server_process(workdir, knowledge_dir, leads_url, **extra_env) as (_, url):
         yield url
@@ -89,7 +98,11 @@ def action_server(workdir: Path, knowledge_dir: Optional[Path] = None, leads_url
 
 @contextlib.contextmanager
 def rasa_server(
-    workdir: Path, action_url: str, model: Path = MODEL, port: Optional[int] = None, cors_origins: Sequence[str] = (),
+    workdir: Path,
+    action_url: str,
+    model: Path = MODEL,
+    port: int | None = None,
+    cors_origins: Sequence[str] = (),
 ) -> Iterator[str]:
     """Yields the REST webhook URL of a Rasa server using the given action server.
 
@@ -105,28 +118,45 @@ def rasa_server(
 def project_endpoints(action_url: str, tracker_db: Path) -> str:
     """endpoints.yml as `make run` uses it, with this action server and tracker database."""
     text = (ROOT / "endpoints.yml").read_text()
-    return text.replace("http://localhost:5055/webhook", action_url).replace("runtime/conversations.sqlite3", str(tracker_db))
+    return text.replace("http://localhost:5055/webhook", action_url).replace(
+        "runtime/conversations.sqlite3", str(tracker_db)
+    )
 
 
 @contextlib.contextmanager
 def rasa_process(
-    workdir: Path, endpoints_yml: str, model: Path = MODEL, port: Optional[int] = None,
-    credentials: Path = ROOT / "credentials.yml", extra_args: Sequence[str] = (),
-) -> Iterator[Tuple[subprocess.Popen, str]]:
+    workdir: Path,
+    endpoints_yml: str,
+    model: Path = MODEL,
+    port: int | None = None,
+    credentials: Path = ROOT / "credentials.yml",
+    extra_args: Sequence[str] = (),
+) -> Iterator[tuple[subprocess.Popen, str]]:
     """A Rasa server with the given endpoints.yml text; yields the process and the REST webhook URL."""
     port = port or free_port()
     endpoints = workdir / f"endpoints-{port}.yml"
     endpoints.write_text(endpoints_yml)
     args = [
-        str(VENV_BIN / "rasa"), "run", "-m", str(model), "-i", HOST, "-p", str(port),
-        "--endpoints", str(endpoints), "--credentials", str(credentials), *extra_args,
+        str(VENV_BIN / "rasa"),
+        "run",
+        "-m",
+        str(model),
+        "-i",
+        HOST,
+        "-p",
+        str(port),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(credentials),
+        *extra_args,
     ]
     with _process(args, f"http://{HOST}:{port}/", workdir / f"rasa-{port}.log", {}, 180) as process:
         yield process, f"http://{HOST}:{port}/webhooks/rest/webhook"
 
 
 @contextlib.contextmanager
-def web_server(workdir: Path, server_url: str, port: Optional[int] = None) -> Iterator[str]:
+def web_server(workdir: Path, server_url: str, port: int | None = None) -> Iterator[str]:
     """Yields the URL of the demo page, whose widget talks to the Rasa server at server_url."""
     port = port or free_port()
     args = [sys.executable, "-m", "web.serve", "--host", HOST, "--port", str(port), "--server-url", server_url]
@@ -152,7 +182,7 @@ def texts(replies: list) -> str:
     return "\n".join(r.get("text", "") for r in replies)
 
 
-def converse(webhook: str, sender: str, turns: Iterable[Tuple[str, str]], **metadata) -> None:
+def converse(webhook: str, sender: str, turns: Iterable[tuple[str, str]], **metadata) -> None:
     """Say each message in turn; each reply must contain the words given with it."""
     for message, expected in turns:
         reply = texts(say(webhook, sender, message, **metadata))
@@ -192,7 +222,17 @@ class PostgresServer:
         return subprocess.run([*self._as_user, *args], check=check, capture_output=True, text=True)
 
     def start(self) -> None:
-        self._run(self._pg_ctl, "-D", str(self._data), "-o", self._options, "-l", str(self.workdir / "postgres.log"), "-w", "start")
+        self._run(
+            self._pg_ctl,
+            "-D",
+            str(self._data),
+            "-o",
+            self._options,
+            "-l",
+            str(self.workdir / "postgres.log"),
+            "-w",
+            "start",
+        )
 
     def stop(self) -> None:
         self._run(self._pg_ctl, "-D", str(self._data), "-m", "fast", "-w", "stop", check=False)
@@ -211,19 +251,26 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.remove()
 
 
-def quiet_env(**extra: str) -> Dict[str, str]:
+def quiet_env(**extra: str) -> dict[str, str]:
     """The environment for Rasa and project commands, without libraries' deprecation noise."""
-    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-            "PYTHONWARNINGS": "ignore::DeprecationWarning", **extra}
+    return {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "PYTHONWARNINGS": "ignore::DeprecationWarning",
+        **extra,
+    }
 
 
 def leads_cli(leads_url: str, *args: str) -> subprocess.CompletedProcess:
     """`python -m actions.leads ...` as staff run it."""
     env = quiet_env(LEADS_DATABASE_URL=leads_url)
-    return subprocess.run([sys.executable, "-m", "actions.leads", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "actions.leads", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
-def exported_leads(leads_url: str, conversation_id: Optional[str] = None) -> List[dict]:
+def exported_leads(leads_url: str, conversation_id: str | None = None) -> list[dict]:
     """The leads `export --format jsonl` gives staff; only one conversation's when given."""
     result = leads_cli(leads_url, "export", "--format", "jsonl")
     assert result.returncode == 0, result.stderr

@@ -1,10 +1,10 @@
 """Every answer action, run as the action server runs it (rasa_sdk Tracker + dispatcher)."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
-
 from rasa_sdk.executor import ActionExecutor
 
 from actions.dialogue.answers import HANDLERS
@@ -66,7 +66,9 @@ def test_plural_question_overrides_the_program_discussed():
 
 def test_and_billing_and_coding_switches_program_for_the_last_question():
     turn = run_action(
-        "followup", "and billing and coding?", "inform",
+        "followup",
+        "and billing and coding?",
+        "inform",
         entities=[{"entity": "program", "value": "billing and coding"}],
         slots={"program": HIT, "last_topic": "duration"},
     )
@@ -81,7 +83,9 @@ def test_follow_up_without_a_question_gives_the_overview():
 
 def test_health_it_in_tulsa_is_answered_truthfully():
     turn = run_action(
-        "campus", "can I take health IT in Tulsa?", "ask_campus",
+        "campus",
+        "can I take health IT in Tulsa?",
+        "ask_campus",
         entities=[{"entity": "program", "value": "health IT"}, {"entity": "campus", "value": "Tulsa"}],
     )
     assert turn.texts == [
@@ -99,7 +103,9 @@ def test_campus_questions():
         "Our Chattanooga, TN campus offers Medical Billing and Coding (on campus or online) "
         "and Healthcare Information Technology (online)."
     )
-    atlanta = run_action("campus", "is there a campus in Atlanta?", "ask_campus", entities=[{"entity": "campus", "value": "atlanta"}])
+    atlanta = run_action(
+        "campus", "is there a campus in Atlanta?", "ask_campus", entities=[{"entity": "campus", "value": "atlanta"}]
+    )
     assert atlanta.texts[0] == (
         "We don't have a campus in Atlanta that I know of. Our campuses are in "
         "Chattanooga, TN; Wilmington, NC; Tulsa, OK; and Augusta, GA."
@@ -120,8 +126,10 @@ def test_difference_compares_both_programs_side_by_side():
 def test_credential_is_not_presented_as_what_the_program_awards():
     turn = run_action("credential", "do I get a degree in health IT?", "ask_credential")
     assert turn.texts == [
-        "People who pursue careers in the Healthcare Information Technology field typically hold at least an associate's degree.",
-        f"I don't have the details of the exact credential each program awards. Admissions can confirm that: call {PHONE}.",
+        "People who pursue careers in the Healthcare Information Technology field typically hold"
+        " at least an associate's degree.",
+        "I don't have the details of the exact credential each program awards."
+        f" Admissions can confirm that: call {PHONE}.",
     ]
 
 
@@ -130,7 +138,9 @@ def test_curriculum_careers_and_fit():
     assert "diagnostic and procedural coding manuals" in covers.text
     assert covers.text.startswith("Medical Billing and Coding covers a narrower")
     jobs = run_action("careers", "what jobs after HIT", "ask_careers")
-    assert jobs.text.startswith("Healthcare Information Technology is aimed at careers such as Health IT practitioner roles")
+    assert jobs.text.startswith(
+        "Healthcare Information Technology is aimed at careers such as Health IT practitioner roles"
+    )
     fit = run_action("fit", "which one is right for me", "ask_fit")
     assert fit.texts[0].startswith("It depends on your career goals and interests.")
     assert "interested in the safety of healthcare systems" in fit.text and PHONE in fit.texts[-2]

@@ -1,4 +1,5 @@
 """The REST channel refuses unusable requests with a 4xx instead of mixing conversations."""
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,11 @@ def test_unusable_bodies_are_refused(body, status):
     "payload",
     [
         {"sender": "visitor-1", "message": "how long is it?"},
-        {"sender": "visitor-1", "message": "<script>alert(1)</script>", "metadata": {"page_url": "https://college.example/"}},
+        {
+            "sender": "visitor-1",
+            "message": "<script>alert(1)</script>",
+            "metadata": {"page_url": "https://college.example/"},
+        },
         {"sender": "visitor-1", "message": "\u0643\u0645 \u0645\u062f\u0629 \ud83d\ude00"},
     ],
 )
@@ -43,7 +48,9 @@ def test_usable_bodies_pass(payload):
     assert problem_with(json.dumps(payload).encode()) is None
 
 
-@pytest.mark.parametrize("text", ["how long is it?", "/ask_duration", "/inform{\"program\": \"healthcare_it\"}", "/restartx", "restart"])
+@pytest.mark.parametrize(
+    "text", ["how long is it?", "/ask_duration", '/inform{"program": "healthcare_it"}', "/restartx", "restart"]
+)
 def test_messages_that_need_an_answer(text):
     assert expects_reply(text)
 

@@ -1,4 +1,5 @@
 """Leads reach the CRM exactly once, signed, whatever the CRM's outages."""
+
 from __future__ import annotations
 
 import time
@@ -32,13 +33,13 @@ def test_every_lead_arrives_once_signed_despite_early_failures(store):
     with FakeCRM(SECRET, fail_first=4) as crm:
         # The first lead uses up its 3 tries on the outage and waits for the next cycle.
         assert deliver_pending(store, webhook(crm)) == 9
-        assert [l.id for l in store.pending()] == [leads[0].id]
+        assert [item.id for item in store.pending()] == [leads[0].id]
         assert deliver_pending(store, webhook(crm)) == 1
-    assert set(crm.accepted) == {l.id for l in leads}
+    assert set(crm.accepted) == {item.id for item in leads}
     assert set(crm.accepted_posts.values()) == {1}  # no repeat after a success
     assert crm.bad_signatures == []
     assert crm.accepted[leads[0].id]["email"] == leads[0].email
-    assert all(store.get(l.id).delivery_status == DELIVERED for l in leads)
+    assert all(store.get(item.id).delivery_status == DELIVERED for item in leads)
 
 
 def test_leads_stay_pending_while_the_crm_is_down_and_arrive_when_it_returns(store):
@@ -48,7 +49,9 @@ def test_leads_stay_pending_while_the_crm_is_down_and_arrive_when_it_returns(sto
         crm.down = True
         assert deliver_pending(store, webhook(crm)) == 0
         assert len(store.pending()) == 2 and crm.accepted == {}
-        assert all(l.delivery_attempts == 1 and l.last_error == "CRM answered HTTP 503" for l in store.pending())
+        assert all(
+            item.delivery_attempts == 1 and item.last_error == "CRM answered HTTP 503" for item in store.pending()
+        )
         crm.down = False
         assert deliver_pending(store, webhook(crm)) == 2
         assert deliver_pending(store, webhook(crm)) == 0  # nothing is sent twice

@@ -1,4 +1,5 @@
 """The real action server and Rasa server on loopback, spoken to over the REST webhook."""
+
 from __future__ import annotations
 
 import re
@@ -12,6 +13,7 @@ from tests.conftest import PHONE, ROOT, edit_yaml
 from tests.conversations import INQUIRY
 from tests.servers import action_server, converse, exported_leads, rasa_server, say, texts
 
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,9 @@ def visitor() -> str:
 
 
 def test_durations_of_both_programs(webhook):
-    assert "Medical Billing and Coding takes 15 months" in texts(say(webhook, visitor(), "how long is medical billing and coding?"))
+    assert "Medical Billing and Coding takes 15 months" in texts(
+        say(webhook, visitor(), "how long is medical billing and coding?")
+    )
     both = texts(say(webhook, visitor(), "how long are the programs?"))
     assert "Medical Billing and Coding takes 15 months" in both
     assert "Healthcare Information Technology takes 18 months" in both
@@ -78,10 +82,16 @@ def test_an_invalid_knowledge_base_stops_the_action_server(knowledge_copy):
     edit_yaml(knowledge_copy / "programs.yml", lambda d: d["programs"][1].update(duration_months="soon"))
     result = subprocess.run(
         [sys.executable, "-m", "actions", "--port", "0"],
-        cwd=ROOT, env={"KNOWLEDGE_DIR": str(knowledge_copy), "PATH": ""}, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env={"KNOWLEDGE_DIR": str(knowledge_copy), "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
-    assert "programs.yml: programs[1] (id 'healthcare_it'): duration_months: value is not a valid integer" in result.stderr
+    assert (
+        "programs.yml: programs[1] (id 'healthcare_it'): duration_months: value is not a valid integer" in result.stderr
+    )
 
 
 def test_an_inquiry_completed_over_rest_is_exported_exactly_once(servers):
@@ -94,9 +104,19 @@ def test_an_inquiry_completed_over_rest_is_exported_exactly_once(servers):
     mine = exported_leads(leads_url, sender)
     assert len(mine) == 1
     lead = mine[0]
-    assert (lead["name"], lead["email"], lead["phone"]) == ("Dana O'Brien-Núñez", "dana.obrien@example.com", "+17065550199")
-    assert (lead["program_id"], lead["study_option"], lead["contact_method"]) == ("healthcare_it", "chattanooga:online", "email")
-    assert lead["consent_given"] is True and lead["consent_text"].startswith("May the college's admissions office contact you by email")
+    assert (lead["name"], lead["email"], lead["phone"]) == (
+        "Dana O'Brien-Núñez",
+        "dana.obrien@example.com",
+        "+17065550199",
+    )
+    assert (lead["program_id"], lead["study_option"], lead["contact_method"]) == (
+        "healthcare_it",
+        "chattanooga:online",
+        "email",
+    )
+    assert lead["consent_given"] is True and lead["consent_text"].startswith(
+        "May the college's admissions office contact you by email"
+    )
     assert lead["page_url"] == page and lead["questions"] == ["can I study health IT online?"]
     assert lead["delivery_status"] == "pending"
 

@@ -1,8 +1,9 @@
 """The inquiry form's actions, slot by slot, with rasa_sdk trackers and dispatchers."""
+
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
@@ -27,13 +28,17 @@ COMPLETE = {
 }
 
 
-def make_tracker(text: str, intent: str, slots: Dict[str, Any], confidence: float = 0.95, events: Optional[List[dict]] = None) -> Tracker:
+def make_tracker(
+    text: str, intent: str, slots: dict[str, Any], confidence: float = 0.95, events: list[dict] | None = None
+) -> Tracker:
     message = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": []}
-    return Tracker("visitor-1", dict(slots), message, events or [], False, None, {"name": "inquiry_form"}, "action_listen")
+    return Tracker(
+        "visitor-1", dict(slots), message, events or [], False, None, {"name": "inquiry_form"}, "action_listen"
+    )
 
 
 class Result:
-    def __init__(self, dispatcher: CollectingDispatcher, events: List[dict]) -> None:
+    def __init__(self, dispatcher: CollectingDispatcher, events: list[dict]) -> None:
         self.messages = dispatcher.messages
         self.texts = [m["text"] if m.get("text") else render(m) for m in dispatcher.messages]
         self.events = events
@@ -49,10 +54,13 @@ def run(action, tracker: Tracker) -> Result:
     return Result(dispatcher, events)
 
 
-def answer(requested: str, text: str, intent: str = "inform", slots: Optional[Dict[str, Any]] = None, **kw) -> Result:
+def answer(requested: str, text: str, intent: str = "inform", slots: dict[str, Any] | None = None, **kw) -> Result:
     """The visitor's reply to `requested`, with the fields before it already filled."""
     earlier = {f: COMPLETE[f] for f in FIELDS[: FIELDS.index(requested)] if f in COMPLETE}
-    return run(ValidateInquiryForm(), make_tracker(text, intent, {**earlier, "requested_slot": requested, **(slots or {})}, **kw))
+    return run(
+        ValidateInquiryForm(),
+        make_tracker(text, intent, {**earlier, "requested_slot": requested, **(slots or {})}, **kw),
+    )
 
 
 def test_valid_answers_fill_the_slot_and_move_on():
@@ -74,7 +82,10 @@ def test_three_failures_offer_the_phone_number_and_a_way_out():
     failures = {"lead_phone": 2}
     result = answer("lead_phone", "12", slots={"lead_failures": failures})
     assert result.slot("lead_failures") == {"lead_phone": 3}
-    assert result.texts[-1] == f'Sorry this is proving difficult. You can call admissions at {PHONE} instead, or type "stop" to leave the form.'
+    assert (
+        result.texts[-1] == f"Sorry this is proving difficult. You can call admissions at {PHONE} instead,"
+        ' or type "stop" to leave the form.'
+    )
 
 
 def test_phone_numbers_are_stored_in_e164():
@@ -110,7 +121,10 @@ def test_stop_can_be_taken_back():
 
 
 def test_the_program_discussed_is_offered_and_accepted_with_yes():
-    assert answer("lead_program", "yes", "affirm", slots={"program": "healthcare_it"}).slot("lead_program") == "healthcare_it"
+    assert (
+        answer("lead_program", "yes", "affirm", slots={"program": "healthcare_it"}).slot("lead_program")
+        == "healthcare_it"
+    )
     assert answer("lead_program", "Medical Billing and Coding").slot("lead_program") == "medical_billing_coding"
     assert answer("lead_program", "not sure yet").slot("lead_program") == "not_sure"
     assert answer("lead_program", "nursing").slot("lead_program") is None
@@ -134,7 +148,9 @@ def test_study_options_are_only_what_the_program_really_has(program, text, optio
 def test_the_study_question_lists_only_real_options():
     result = run(ASK_ACTIONS["lead_study_option"](), make_tracker("", "inform", {"lead_program": "healthcare_it"}))
     assert [b["payload"] for b in result.messages[0]["buttons"]] == [
-        "Hybrid at Augusta, GA", "On campus at Augusta, GA", "Online through our Chattanooga, TN campus",
+        "Hybrid at Augusta, GA",
+        "On campus at Augusta, GA",
+        "Online through our Chattanooga, TN campus",
     ]
 
 
@@ -154,7 +170,11 @@ def test_texting_needs_its_own_consent():
     form = ValidateInquiryForm()
     required = DOMAIN["forms"]["inquiry_form"]["required_slots"]
     for method, asks_sms in (("text", True), ("email", False), ("phone", False)):
-        slots = asyncio.run(form.required_slots(required, CollectingDispatcher(), make_tracker("", "inform", {"lead_contact_method": method}), DOMAIN))
+        slots = asyncio.run(
+            form.required_slots(
+                required, CollectingDispatcher(), make_tracker("", "inform", {"lead_contact_method": method}), DOMAIN
+            )
+        )
         assert ("lead_sms_consent" in slots) is asks_sms
     slots = {"lead_contact_method": "text", "lead_consent": True}
     assert answer("lead_sms_consent", "yes", "affirm", slots=slots).slot("lead_sms_consent") is True
@@ -172,7 +192,10 @@ def test_a_field_can_be_corrected_at_the_summary():
 
 def test_the_summary_shows_the_details_for_confirmation():
     result = run(ASK_ACTIONS["lead_confirmed"](), make_tracker("", "inform", {**COMPLETE, "lead_confirmed": None}))
-    assert "Name: Ana O'Neil\nEmail: ana@example.com\nPhone: +14235550134\nProgram: Medical Billing and Coding\nWhere: On campus at Tulsa, OK" in result.texts[0]
+    assert (
+        "Name: Ana O'Neil\nEmail: ana@example.com\nPhone: +14235550134\n"
+        "Program: Medical Billing and Coding\nWhere: On campus at Tulsa, OK" in result.texts[0]
+    )
 
 
 def test_start_chooses_the_lead_id_once():
@@ -192,7 +215,12 @@ def leads_db(tmp_path, monkeypatch):
 
 def test_submit_saves_before_thanking_and_clears_the_details(leads_db):
     events = [
-        {"event": "user", "text": "how much is tuition?", "parse_data": {"intent": {"name": "ask_unknown_topic"}}, "metadata": {"page_url": "https://college.example/hit"}},
+        {
+            "event": "user",
+            "text": "how much is tuition?",
+            "parse_data": {"intent": {"name": "ask_unknown_topic"}},
+            "metadata": {"page_url": "https://college.example/hit"},
+        },
         {"event": "action", "name": "action_start_inquiry"},
         {"event": "user", "text": "how long is it?", "parse_data": {"intent": {"name": "ask_duration"}}},
     ]
@@ -215,7 +243,10 @@ def test_submit_never_thanks_when_the_lead_was_not_saved(tmp_path, monkeypatch):
         result = run(SubmitInquiry(), make_tracker("yes", "affirm", COMPLETE))
     finally:
         runtime.lead_store.cache_clear()
-    assert result.texts == [f"Sorry, something went wrong and I couldn't save your details, so they have NOT been sent. Please call admissions at {PHONE}, or ask me again in a few minutes."]
+    assert result.texts == [
+        "Sorry, something went wrong and I couldn't save your details, so they have NOT been sent."
+        f" Please call admissions at {PHONE}, or ask me again in a few minutes."
+    ]
     assert result.slot("lead_email") == "<unset>"  # kept, so asking again can resend them
 
 

@@ -1,4 +1,5 @@
 """Loading knowledge/: the facts from the article, and precise refusals of bad edits."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -140,7 +141,9 @@ def test_missing_file_is_named(knowledge_copy):
 
 
 def test_every_problem_is_reported_at_once(knowledge_copy):
-    edit_yaml(knowledge_copy / "programs.yml", lambda d: _program(d, "healthcare_it").update(duration_months=-3, scope=""))
+    edit_yaml(
+        knowledge_copy / "programs.yml", lambda d: _program(d, "healthcare_it").update(duration_months=-3, scope="")
+    )
     edit_yaml(knowledge_copy / "contact.yml", lambda d: d["admissions"].update(phone="12"))
     problems = _problems(knowledge_copy)
     assert "duration_months" in problems and "scope" in problems and "phone" in problems

@@ -1,4 +1,5 @@
 """Staff edit knowledge/ and the answers follow after an action-server restart, no retraining."""
+
 from __future__ import annotations
 
 from actions.knowledge import load_knowledge
@@ -27,14 +28,20 @@ def test_changed_duration_added_campus_and_third_program(knowledge_copy):
         data["programs"].append(NEW_PROGRAM)
 
     edit_yaml(knowledge_copy / "programs.yml", change_programs)
-    edit_yaml(knowledge_copy / "campuses.yml", lambda d: d["campuses"].append({"id": "dalton", "city": "Dalton", "state": "GA", "aliases": []}))
+    edit_yaml(
+        knowledge_copy / "campuses.yml",
+        lambda d: d["campuses"].append({"id": "dalton", "city": "Dalton", "state": "GA", "aliases": []}),
+    )
     kb = load_knowledge(knowledge_copy)
 
     duration = run_action("duration", "how long is health IT", "ask_duration", kb=kb)
     assert duration.text == "Healthcare Information Technology takes 20 months to complete."
 
     dalton = run_action("campus", "what can I study in Dalton?", "ask_campus", kb=kb)
-    assert dalton.text == "Our Dalton, GA campus offers Medical Billing and Coding (hybrid) and Pharmacy Technician (on campus)."
+    assert (
+        dalton.text
+        == "Our Dalton, GA campus offers Medical Billing and Coding (hybrid) and Pharmacy Technician (on campus)."
+    )
 
     pharmacy = run_action("duration", "how long is pharm tech", "ask_duration", kb=kb)
     assert pharmacy.text == "Pharmacy Technician takes 9 months to complete."

@@ -1,4 +1,5 @@
 """The lead store on SQLite and on a real PostgreSQL server, including concurrent writes."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -11,20 +12,20 @@ from tests.servers import postgres_server
 
 
 def make_lead(n: int = 0, **overrides) -> Lead:
-    values = dict(
-        conversation_id=f"conversation-{n}",
-        name=f"Visitor {n}",
-        email=f"visitor{n}@example.com",
-        phone=f"+1423555{n:04d}",
-        program_id="healthcare_it",
-        study_option="chattanooga:online",
-        contact_method="email",
-        consent_text="May the college's admissions office contact you by email?",
-        consent_given=True,
-        consent_at=utc_now(),
-        page_url="https://college.example/programs",
-        questions=["how long is it?", "<script>alert(1)</script>"],
-    )
+    values = {
+        "conversation_id": f"conversation-{n}",
+        "name": f"Visitor {n}",
+        "email": f"visitor{n}@example.com",
+        "phone": f"+1423555{n:04d}",
+        "program_id": "healthcare_it",
+        "study_option": "chattanooga:online",
+        "contact_method": "email",
+        "consent_text": "May the college's admissions office contact you by email?",
+        "consent_given": True,
+        "consent_at": utc_now(),
+        "page_url": "https://college.example/programs",
+        "questions": ["how long is it?", "<script>alert(1)</script>"],
+    }
     values.update(overrides)
     return Lead(**values)
 
@@ -35,9 +36,13 @@ def postgres_url():
         yield server.url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def store(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'leads.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    url = (
+        f"sqlite:///{tmp_path / 'leads.sqlite3'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
     lead_store = LeadStore(url)
     yield lead_store
     if request.param == "postgresql":
@@ -47,7 +52,9 @@ def store(request, tmp_path):
 
 
 def test_a_lead_round_trips_exactly(store):
-    lead = make_lead(1, name="José O'Neil-García", sms_consent_text="May we text?", sms_consent_given=True, contact_method="text")
+    lead = make_lead(
+        1, name="José O'Neil-García", sms_consent_text="May we text?", sms_consent_given=True, contact_method="text"
+    )
     assert store.save(lead) is True
     loaded = store.get(lead.id)
     assert loaded.to_json() == lead.to_json()
@@ -59,7 +66,7 @@ def test_saving_the_same_lead_twice_stores_it_once(store):
     lead = make_lead(2)
     assert store.save(lead) is True
     assert store.save(lead) is False
-    assert [l.id for l in store.all()] == [lead.id]
+    assert [item.id for item in store.all()] == [lead.id]
 
 
 def test_delivery_status_and_since_filter(store):
@@ -67,18 +74,18 @@ def test_delivery_status_and_since_filter(store):
     new = make_lead(4)
     store.save(old), store.save(new)
     store.record_failure(new.id, "CRM answered HTTP 503")
-    assert [l.id for l in store.pending()] == [old.id, new.id]
+    assert [item.id for item in store.pending()] == [old.id, new.id]
     store.mark_delivered(old.id)
-    assert [l.id for l in store.pending()] == [new.id]
+    assert [item.id for item in store.pending()] == [new.id]
     assert store.get(old.id).delivery_status == DELIVERED and store.get(new.id).delivery_attempts == 1
-    assert [l.id for l in store.all(since=utc_now() - timedelta(days=1))] == [new.id]
+    assert [item.id for item in store.all(since=utc_now() - timedelta(days=1))] == [new.id]
 
 
 def test_fifty_concurrent_conversations_each_store_their_own_lead(store):
     leads = [make_lead(n) for n in range(50)]
     with ThreadPoolExecutor(max_workers=16) as pool:
         assert all(pool.map(store.save, leads))
-    stored = {l.id: l for l in store.all()}
+    stored = {item.id: item for item in store.all()}
     assert len(stored) == 50
     for lead in leads:
         assert (stored[lead.id].email, stored[lead.id].conversation_id) == (lead.email, lead.conversation_id)

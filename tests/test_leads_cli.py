@@ -1,4 +1,5 @@
 """The staff command line: export, list and retry, reading LEADS_DATABASE_URL."""
+
 from __future__ import annotations
 
 import csv
@@ -15,7 +16,7 @@ from tests.test_lead_store import make_lead
 def _store(tmp_path):
     url = f"sqlite:///{tmp_path / 'leads.sqlite3'}"
     store = LeadStore(url)
-    old = make_lead(1, created_at=utc_now() - timedelta(days=30), name="=HYPERLINK(\"x\")")
+    old = make_lead(1, created_at=utc_now() - timedelta(days=30), name='=HYPERLINK("x")')
     new = make_lead(2, questions=["is it online?"])
     store.save(old), store.save(new)
     return url, store, old, new
@@ -37,7 +38,7 @@ def test_export_csv_defuses_spreadsheet_formulas(tmp_path):
     url, _, old, _ = _store(tmp_path)
     rows = list(csv.DictReader(io.StringIO(leads_cli(url, "export", "--format", "csv").stdout)))
     assert len(rows) == 2 and rows[0]["id"] == old.id
-    assert rows[0]["name"] == "'=HYPERLINK(\"x\")"
+    assert rows[0]["name"] == '\'=HYPERLINK("x")'
 
 
 def test_list_is_a_readable_table(tmp_path):

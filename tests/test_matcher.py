@@ -1,4 +1,5 @@
 """The spaCy matcher finds programs, campuses, terms and unknown topics as visitors write them."""
+
 from __future__ import annotations
 
 import pytest
@@ -34,9 +35,15 @@ def test_longest_alias_wins_over_its_parts(matcher):
 
 
 def test_campuses_and_unknown_topics(matcher):
-    assert _found(matcher, "Do you have a campus in Chatanooga or Wilmington NC?", CAMPUS) == ["chattanooga", "wilmington"]
+    assert _found(matcher, "Do you have a campus in Chatanooga or Wilmington NC?", CAMPUS) == [
+        "chattanooga",
+        "wilmington",
+    ]
     assert _found(matcher, "any campus in Atlanta?", CAMPUS) == []
-    assert _found(matcher, "how much is tuition and is there financial aid", UNKNOWN_TOPIC) == ["tuition", "financial_aid"]
+    assert _found(matcher, "how much is tuition and is there financial aid", UNKNOWN_TOPIC) == [
+        "tuition",
+        "financial_aid",
+    ]
 
 
 def test_resolves_extracted_values_and_payload_ids(matcher):

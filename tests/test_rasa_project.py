@@ -1,4 +1,5 @@
 """Rasa's own checks on the project: data validation, conversation tests, NLU held-out score."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import DOMAIN, MEASUREMENTS, ROOT
 from tests.servers import MODEL, quiet_env
+
+pytestmark = pytest.mark.slow
 
 RASA = str(Path(sys.executable).parent / "rasa")
 NLU_THRESHOLD = 0.90
@@ -42,26 +47,57 @@ def test_training_data_validates_without_warnings():
 
 def test_conversation_stories_pass(tmp_path):
     result = rasa(
-        "test", "core", "-m", str(MODEL), "--stories", "tests/test_stories.yml",
-        "--e2e", "--fail-on-prediction-errors", "--out", str(tmp_path), "--no-plot",
+        "test",
+        "core",
+        "-m",
+        str(MODEL),
+        "--stories",
+        "tests/test_stories.yml",
+        "--e2e",
+        "--fail-on-prediction-errors",
+        "--out",
+        str(tmp_path),
+        "--no-plot",
     )
-    failed = (tmp_path / "failed_test_stories.yml")
+    failed = tmp_path / "failed_test_stories.yml"
     details = failed.read_text() if failed.exists() else ""
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:] + details[:6000]
 
 
 def test_inquiry_form_stories_pass(tmp_path):
     """Intents are given here: inside the form the validation action reads the reply."""
-    result = rasa("test", "core", "-m", str(MODEL), "--stories", "tests/test_form_stories.yml", "--fail-on-prediction-errors", "--out", str(tmp_path), "--no-plot")
+    result = rasa(
+        "test",
+        "core",
+        "-m",
+        str(MODEL),
+        "--stories",
+        "tests/test_form_stories.yml",
+        "--fail-on-prediction-errors",
+        "--out",
+        str(tmp_path),
+        "--no-plot",
+    )
     failed = tmp_path / "failed_test_stories.yml"
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:] + (failed.read_text()[:6000] if failed.exists() else "")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:] + (
+        failed.read_text()[:6000] if failed.exists() else ""
+    )
 
 
 def test_nlu_held_out_accuracy_and_macro_f1(tmp_path):
-    result = rasa("test", "nlu", "-m", str(MODEL), "--nlu", "tests/nlu_holdout.yml", "--out", str(tmp_path), "--no-plot")
+    result = rasa(
+        "test", "nlu", "-m", str(MODEL), "--nlu", "tests/nlu_holdout.yml", "--out", str(tmp_path), "--no-plot"
+    )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     report = json.loads((tmp_path / "intent_report.json").read_text())
     accuracy, macro_f1 = report["accuracy"], report["macro avg"]["f1-score"]
-    MEASUREMENTS.append(f"NLU held-out ({report['weighted avg']['support']} examples): intent accuracy {accuracy:.3f}, macro F1 {macro_f1:.3f}")
-    worst = sorted((v["f1-score"], k) for k, v in report.items() if isinstance(v, dict) and "support" in v and k not in ("macro avg", "weighted avg", "micro avg"))[:5]
+    MEASUREMENTS.append(
+        f"NLU held-out ({report['weighted avg']['support']} examples): "
+        f"intent accuracy {accuracy:.3f}, macro F1 {macro_f1:.3f}"
+    )
+    worst = sorted(
+        (v["f1-score"], k)
+        for k, v in report.items()
+        if isinstance(v, dict) and "support" in v and k not in ("macro avg", "weighted avg", "micro avg")
+    )[:5]
     assert accuracy >= NLU_THRESHOLD and macro_f1 >= NLU_THRESHOLD, f"weakest intents: {worst}"

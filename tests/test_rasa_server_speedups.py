@@ -1,4 +1,5 @@
 """The Rasa server's speedups (channels/) compute what Rasa computes, only faster."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,7 +19,9 @@ from tests.conftest import ROOT
 
 def test_action_responses_are_still_validated():
     action = RemoteAction("action_answer_duration", None)
-    assert action._validate_action_result({"events": [{"event": "slot", "name": "program", "value": "x"}], "responses": [{"text": "hi"}]})
+    assert action._validate_action_result(
+        {"events": [{"event": "slot", "name": "program", "value": "x"}], "responses": [{"text": "hi"}]}
+    )
     with pytest.raises(ValidationError, match="Failed to validate Action server response"):
         action._validate_action_result({"events": [{"event": "slot"}], "responses": "not a list"})
 
@@ -61,7 +64,12 @@ def test_sqlite_runs_in_wal_mode(store):
 def test_each_event_is_stored_once_across_turns_and_repeated_saves(store):
     async def conversation():
         tracker = await store.get_or_create_tracker("visitor")
-        for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"), UserUttered("hi")):
+        for event in (
+            ActionExecuted("action_session_start"),
+            SessionStarted(),
+            ActionExecuted("action_listen"),
+            UserUttered("hi"),
+        ):
             tracker.update(event)
         await store.save(tracker)
         for turn in range(3):

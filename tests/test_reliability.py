@@ -4,13 +4,13 @@ Every test talks to the real action server and Rasa server on loopback. The figu
 closing note reports (inputs tried, faults injected, leads lost) are counted here and
 printed in the test summary.
 """
+
 from __future__ import annotations
 
 import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Tuple
 
 import httpx
 import pytest
@@ -20,8 +20,18 @@ from actions.knowledge.loader import DEFAULT_DIR
 from tests.conftest import DOMAIN, MEASUREMENTS, PHONE, wait_for
 from tests.crm import FakeCRM
 from tests.servers import (
-    action_server, action_server_process, converse, exported_leads, free_port, postgres_server, rasa_server, say, texts,
+    action_server,
+    action_server_process,
+    converse,
+    exported_leads,
+    free_port,
+    postgres_server,
+    rasa_server,
+    say,
+    texts,
 )
+
+pytestmark = pytest.mark.slow
 
 KB = load_knowledge(DEFAULT_DIR)
 BILLING = KB.programs[0]
@@ -35,7 +45,7 @@ def visitor() -> str:
     return f"reliability-{uuid.uuid4()}"
 
 
-def inquiry(name: str, email: str, phone: str) -> List[Tuple[str, str]]:
+def inquiry(name: str, email: str, phone: str) -> list[tuple[str, str]]:
     """The messages that complete an inquiry form, each with the text expected in reply."""
     return [
         ("I'd like more info", "What's your full name?"),
@@ -67,7 +77,10 @@ def webhook(servers):
 
 ANSWERED = {
     "emoji": "\U0001f600\U0001f393\U0001f469\u200d\u2695\ufe0f ??",
-    "right-to-left": "\u0643\u0645 \u0645\u062f\u0629 \u0627\u0644\u0628\u0631\u0646\u0627\u0645\u062c\u061f \u202etxet desrever\u202c",
+    "right-to-left": (
+        "\u0643\u0645 \u0645\u062f\u0629 \u0627\u0644\u0628\u0631\u0646\u0627\u0645\u062c\u061f"
+        " \u202etxet desrever\u202c"
+    ),
     "control characters and NUL": "hi\x00\x01\x07\x1b[31m\x7f there",
     "SQL injection": "'; DROP TABLE leads; -- OR 1=1",
     "HTML and script": "<script>alert(1)</script><img src=x onerror=alert(2)>",
@@ -113,11 +126,20 @@ def test_unanswerable_messages_get_a_4xx_and_the_conversation_goes_on(webhook, t
         ('{"sender": "%s", "message": "hi"}' % ("x" * 10_000), "application/json", 400),
         ('{"sender": "SENDER\\u0000\\u001b", "message": "hi"}', "application/json", 400),
     ],
-    ids=["no sender", "malformed JSON", "form encoded", "not an object", "10 KB sender", "control characters in sender"],
+    ids=[
+        "no sender",
+        "malformed JSON",
+        "form encoded",
+        "not an object",
+        "10 KB sender",
+        "control characters in sender",
+    ],
 )
 def test_unusable_requests_get_a_4xx_and_the_conversation_goes_on(webhook, content, content_type, status):
     sender = visitor()
-    response = httpx.post(webhook, content=content.replace("SENDER", sender), headers={"Content-Type": content_type}, timeout=60)
+    response = httpx.post(
+        webhook, content=content.replace("SENDER", sender), headers={"Content-Type": content_type}, timeout=60
+    )
     assert response.status_code == status and "error" in response.json()
     assert DURATION_ANSWER in texts(say(webhook, sender, DURATION_QUESTION))
 
@@ -130,10 +152,14 @@ def test_invalid_form_answers_are_asked_again_and_never_stored(servers):
         "email": ["robin@@example.com", "robin@example.com'; DROP TABLE leads; --"],
         "phone": ["12345", "1; DROP TABLE leads"],
     }
-    prompts = {"name": "What's your full name?", "email": "What's your email address?", "phone": "What's the best phone number"}
+    prompts = {
+        "name": "What's your full name?",
+        "email": "What's your email address?",
+        "phone": "What's the best phone number",
+    }
     turns = inquiry("Robin Keller", "robin@example.com", "(423) 555-0142")
     say(url, sender, turns[0][0])
-    for field, (valid, _) in zip(("name", "email", "phone"), turns[1:4]):
+    for field, (valid, _) in zip(("name", "email", "phone"), turns[1:4], strict=False):
         for bad in hostile[field]:
             reply = texts(say(url, sender, bad))
             assert prompts[field] in reply, f"{bad!r} was not asked again: {reply}"
@@ -146,17 +172,24 @@ def test_invalid_form_answers_are_asked_again_and_never_stored(servers):
     for bad in (b for values in hostile.values() for b in values):
         assert bad not in stored
     tried = len(ANSWERED) + len(REFUSED) + 6 + sum(len(v) for v in hostile.values())
-    MEASUREMENTS.append(f"reliability: {tried} kinds of bad input tried over REST, every one answered or refused with a 4xx")
+    MEASUREMENTS.append(
+        f"reliability: {tried} kinds of bad input tried over REST, every one answered or refused with a 4xx"
+    )
 
 
 # --- many visitors at once --------------------------------------------------------------
+
 
 def test_fifty_visitors_completing_the_form_at_once_give_fifty_leads(servers):
     url, leads_url = servers
     visitors = 50
     letters = "abcdefghijklmnopqrstuvwxyz"
-    people: Dict[str, Tuple[str, str, str]] = {
-        visitor(): (f"Sam {letters[n // 26].upper()}{letters[n % 26]}ster", f"crowd{n}@example.com", f"(423) 555-{n:04d}")
+    people: dict[str, tuple[str, str, str]] = {
+        visitor(): (
+            f"Sam {letters[n // 26].upper()}{letters[n % 26]}ster",
+            f"crowd{n}@example.com",
+            f"(423) 555-{n:04d}",
+        )
         for n in range(visitors)
     }
     started = time.monotonic()
@@ -177,6 +210,7 @@ def test_fifty_visitors_completing_the_form_at_once_give_fifty_leads(servers):
 
 # --- faults -----------------------------------------------------------------------------
 
+
 def test_a_killed_action_server_gets_an_apology_and_the_form_goes_on_after_a_restart(tmp_path):
     sender, port = visitor(), free_port()
     turns = inquiry("Robin Keller", "robin@example.com", "(423) 555-0142")
@@ -190,7 +224,9 @@ def test_a_killed_action_server_gets_an_apology_and_the_form_goes_on_after_a_res
             converse(url, sender, turns[2:])
     [lead] = exported_leads(f"sqlite:///{tmp_path / 'leads.sqlite3'}", sender)
     assert lead["email"] == "robin@example.com"
-    MEASUREMENTS.append("reliability: action server killed mid-form -> apology with the phone number, form completed after restart")
+    MEASUREMENTS.append(
+        "reliability: action server killed mid-form -> apology with the phone number, form completed after restart"
+    )
 
 
 def test_leads_wait_while_the_crm_is_down_and_arrive_once_when_it_returns(tmp_path):
@@ -211,7 +247,9 @@ def test_leads_wait_while_the_crm_is_down_and_arrive_once_when_it_returns(tmp_pa
         assert crm.accepted_posts == {lead["id"]: 1} and not crm.bad_signatures
         assert crm.accepted[lead["id"]]["email"] == "robin@example.com"
     failed = crm.requests - sum(crm.accepted_posts.values())
-    MEASUREMENTS.append(f"reliability: CRM down ({failed} refused posts) -> lead kept pending, then delivered exactly once")
+    MEASUREMENTS.append(
+        f"reliability: CRM down ({failed} refused posts) -> lead kept pending, then delivered exactly once"
+    )
 
 
 def test_no_thank_you_while_the_leads_database_is_down(tmp_path):

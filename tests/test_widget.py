@@ -4,13 +4,14 @@ Debian's chromium (installed by `make test`'s setup) is driven by Playwright; no
 downloaded. The servers and the browser start once for the module; each test gets a fresh
 browser context (its own sessionStorage, so its own conversation).
 """
+
 from __future__ import annotations
 
 import html
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Dict, Iterator, List
 
 import httpx
 import pytest
@@ -18,14 +19,22 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from actions.knowledge import load_knowledge
 from tests.conftest import ROOT, edit_yaml
-from web.serve import render_page
 from tests.servers import action_server, exported_leads, free_port, rasa_server, server_url, web_server
+from web.serve import render_page
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The machine's closed network refuses Chromium's background connections: keep it quiet.
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -38,15 +47,17 @@ BILLING = KB.program("medical_billing_coding") or KB.programs[0]
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Iterator[Dict[str, str]]:
+def site(tmp_path_factory) -> Iterator[dict[str, str]]:
     """Action server, Rasa server (CORS: the demo page only) and the demo page server."""
     workdir = tmp_path_factory.mktemp("widget")
     leads_url = f"sqlite:///{workdir / 'leads.sqlite3'}"
     web_port = free_port()
     origin = f"http://127.0.0.1:{web_port}"
-    with action_server(workdir, leads_url=leads_url) as actions, \
-            rasa_server(workdir, actions, cors_origins=[origin]) as webhook, \
-            web_server(workdir, server_url(webhook), port=web_port) as page_url:
+    with (
+        action_server(workdir, leads_url=leads_url) as actions,
+        rasa_server(workdir, actions, cors_origins=[origin]) as webhook,
+        web_server(workdir, server_url(webhook), port=web_port) as page_url,
+    ):
         yield {"page": page_url + "/", "origin": origin, "webhook": webhook, "leads_url": leads_url}
 
 
@@ -101,10 +112,13 @@ def sender_id(page: Page) -> str:
     return json.loads(page.evaluate("sessionStorage.getItem('admissions-chat')"))["sender"]
 
 
-def webhook_bodies(page: Page) -> List[dict]:
+def webhook_bodies(page: Page) -> list[dict]:
     """Record every message the page sends to Rasa."""
-    bodies: List[dict] = []
-    page.on("request", lambda r: r.method == "POST" and "/webhooks/rest/webhook" in r.url and bodies.append(json.loads(r.post_data)))
+    bodies: list[dict] = []
+    page.on(
+        "request",
+        lambda r: r.method == "POST" and "/webhooks/rest/webhook" in r.url and bodies.append(json.loads(r.post_data)),
+    )
     return bodies
 
 
@@ -162,8 +176,12 @@ def test_html_in_messages_is_shown_as_text(site, page):
     expect(bot(page)).to_have_count(2)  # the bot answered
 
     # A reply carrying markup (as if the wording were edited carelessly) is shown literally too.
-    markup = [{"text": "<script>window.hacked=3</script><img src=x onerror=window.hacked=4>",
-               "buttons": [{"title": "<b onmouseover=window.hacked=5>bold</b>", "payload": "/greet"}]}]
+    markup = [
+        {
+            "text": "<script>window.hacked=3</script><img src=x onerror=window.hacked=4>",
+            "buttons": [{"title": "<b onmouseover=window.hacked=5>bold</b>", "payload": "/greet"}],
+        }
+    ]
     page.route(site["webhook"], lambda route: route.fulfill(json=markup, headers={"Access-Control-Allow-Origin": "*"}))
     send(page, "anything")
     expect(bot(page).last).to_have_text(markup[0]["text"])
@@ -194,7 +212,11 @@ def test_an_inquiry_completed_in_the_widget_is_exported_with_the_page(site, page
 
     mine = exported_leads(site["leads_url"], sender_id(page))
     assert len(mine) == 1
-    assert (mine[0]["name"], mine[0]["email"], mine[0]["phone"]) == ("Robin Widget-Test", "robin.widget@example.com", "+17065550142")
+    assert (mine[0]["name"], mine[0]["email"], mine[0]["phone"]) == (
+        "Robin Widget-Test",
+        "robin.widget@example.com",
+        "+17065550142",
+    )
     assert mine[0]["page_url"] == site["page"]
 
 
@@ -249,14 +271,23 @@ def test_keyboard_only_use_and_axe_finds_no_serious_problem(site, page):
     page.add_script_tag(path=str(AXE))
     results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     bad = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
-    assert not bad, json.dumps([{k: v[k] for k in ("id", "impact", "help")} | {"nodes": [n["target"] for n in v["nodes"]]} for v in bad], indent=1)
+    assert not bad, json.dumps(
+        [{k: v[k] for k in ("id", "impact", "help")} | {"nodes": [n["target"] for n in v["nodes"]]} for v in bad],
+        indent=1,
+    )
 
 
 def test_cors_allows_exactly_the_site_origin(site):
     def preflight(origin: str) -> httpx.Response:
-        return httpx.options(site["webhook"], headers={
-            "Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type",
-        }, timeout=30)
+        return httpx.options(
+            site["webhook"],
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+            timeout=30,
+        )
 
     assert preflight(site["origin"]).headers.get("Access-Control-Allow-Origin") == site["origin"]
     assert "Access-Control-Allow-Origin" not in preflight("http://evil.example").headers
@@ -277,7 +308,7 @@ def test_the_page_serves_everything_itself_with_the_phone_from_the_knowledge_bas
     assert KB.admissions.phone in home
     page = new_page(browser)
     try:
-        requests: List[str] = []
+        requests: list[str] = []
         page.on("request", lambda r: requests.append(r.url))
         open_chat(page, site["page"])
         assert all(url.startswith(("http://127.0.0.1:", "data:")) for url in requests), requests
@@ -318,8 +349,15 @@ def test_a_typing_indicator_shows_while_the_assistant_answers(site, page):
 
 def test_a_program_added_to_the_knowledge_base_appears_on_the_demo_page(knowledge_copy):
     def add_program(data):
-        data["programs"].append({**data["programs"][0], "id": "pharmacy_tech", "name": "Pharmacy Technician",
-                                 "aliases": ["pharmacy tech"], "career_summary": "Pharmacy <technicians> prepare medicines"})
+        data["programs"].append(
+            {
+                **data["programs"][0],
+                "id": "pharmacy_tech",
+                "name": "Pharmacy Technician",
+                "aliases": ["pharmacy tech"],
+                "career_summary": "Pharmacy <technicians> prepare medicines",
+            }
+        )
 
     edit_yaml(knowledge_copy / "programs.yml", add_program)
     page = render_page("/", load_knowledge(knowledge_copy)).decode()

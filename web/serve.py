@@ -7,9 +7,11 @@ knowledge/ at start-up, so staff keep changing them in one place.
 
     python -m web.serve --port 8080 --server-url http://127.0.0.1:5005
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import json
 import os
@@ -18,7 +20,6 @@ from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, Optional, Tuple
 
 from actions.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 
@@ -28,17 +29,21 @@ DEEP_CHAT = WEB / "node_modules" / "deep-chat" / "dist" / "deepChat.bundle.js"
 LAYOUT = SITE / "layout.html"  # head, navigation, footer and the widget snippet of every page
 
 # The demo pages: URL path -> (navigation label, page title, file with the page's <main>).
-PAGES: Dict[str, Tuple[str, str, Path]] = {
+PAGES: dict[str, tuple[str, str, Path]] = {
     "/": ("Programs", "Health Careers Admissions", SITE / "pages" / "index.html"),
     "/apply.html": ("How to apply", "How to apply - Health Careers Admissions", SITE / "pages" / "apply.html"),
 }
 
-TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
-         ".js": "text/javascript; charset=utf-8", ".json": "application/json",
-         ".svg": "image/svg+xml"}
+TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+}
 
 # URL path -> file. Only these are served: nothing else under web/ (or node_modules) leaks.
-FILES: Dict[str, Path] = {
+FILES: dict[str, Path] = {
     "/site.css": SITE / "site.css",
     "/widget/widget.js": SITE / "widget.js",
     "/widget/widget.css": SITE / "widget.css",
@@ -64,9 +69,13 @@ def render_page(path: str, kb: KnowledgeBase) -> bytes:
     nav = "\n      ".join(
         f'<a href="{href}"{current[href]}>{html.escape(label)}</a>' for href, (label, _, _) in PAGES.items()
     )
-    filled = {"{{title}}": html.escape(title), "{{nav}}": nav, "{{main}}": main.read_text().rstrip("\n"),
-              "{{program_cards}}": program_cards(kb),  # after {{main}}, which contains it
-              "{{admissions_phone}}": html.escape(kb.admissions.phone)}
+    filled = {
+        "{{title}}": html.escape(title),
+        "{{nav}}": nav,
+        "{{main}}": main.read_text().rstrip("\n"),
+        "{{program_cards}}": program_cards(kb),  # after {{main}}, which contains it
+        "{{admissions_phone}}": html.escape(kb.admissions.phone),
+    }
     page = LAYOUT.read_text()
     for mark, value in filled.items():
         page = page.replace(mark, value)
@@ -78,7 +87,7 @@ def widget_config(server_url: str, phone: str) -> bytes:
     return json.dumps({"server_url": server_url.rstrip("/"), "phone": phone}).encode()
 
 
-def generated_content(kb: KnowledgeBase, server_url: str) -> Dict[str, Tuple[bytes, str]]:
+def generated_content(kb: KnowledgeBase, server_url: str) -> dict[str, tuple[bytes, str]]:
     """The pages and the widget's configuration, built once: they change only with knowledge/."""
     content = {path: (render_page(path, kb), TYPES[".html"]) for path in PAGES}
     content["/widget/widget-config.json"] = (widget_config(server_url, kb.admissions.phone), TYPES[".json"])
@@ -90,21 +99,21 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     server_version = "AdmissionsSite"
 
-    def __init__(self, *args, generated: Dict[str, Tuple[bytes, str]], **kwargs) -> None:
+    def __init__(self, *args, generated: dict[str, tuple[bytes, str]], **kwargs) -> None:
         self.generated = generated
         super().__init__(*args, **kwargs)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         found = self._content(self.path.split("?", 1)[0].split("#", 1)[0])
         if found is None:
             self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
         else:
             self._send(HTTPStatus.OK, *found)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self.do_GET()
 
-    def _content(self, path: str) -> Optional[Tuple[bytes, str]]:
+    def _content(self, path: str) -> tuple[bytes, str] | None:
         if path in self.generated:
             return self.generated[path]
         file = FILES.get(path)
@@ -122,7 +131,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002
+    def log_message(self, format: str, *args) -> None:
         """Quiet: request lines carry nothing staff need, and the chat itself goes to Rasa."""
 
 
@@ -132,25 +141,25 @@ def make_server(host: str, port: int, server_url: str) -> ThreadingHTTPServer:
     return ThreadingHTTPServer((host, port), handler)
 
 
-def main(argv: Optional[list] = None) -> int:
+def main(argv: list | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("WEB_PORT", "8080")))
     parser.add_argument("--server-url", required=True, help="the Rasa server as browsers reach it")
     args = parser.parse_args(argv)
     if not DEEP_CHAT.is_file():
-        print(f"Cannot serve the widget: {DEEP_CHAT.relative_to(WEB.parent)} is missing; run `make setup`.", file=sys.stderr)
+        print(
+            f"Cannot serve the widget: {DEEP_CHAT.relative_to(WEB.parent)} is missing; run `make setup`.",
+            file=sys.stderr,
+        )
         return 2
     try:
         server = make_server(args.host, args.port, args.server_url)
     except KnowledgeError as error:
         print(f"Cannot start the demo page: {error}", file=sys.stderr)
         return 2
-    with server:
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+    with server, contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
     return 0
 
 

@@ -4,31 +4,32 @@ A handler takes the knowledge base and the conversation context and returns an `
 the domain responses to send (by name) with the facts to fill them. Handlers are pure,
 so every answer can be tested without Rasa running.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple, Union
 
 from actions.dialogue import phrasing
 from actions.dialogue.context import Context
 from actions.knowledge import KnowledgeBase
 from actions.knowledge.model import Program
 
-Value = Union[str, int]
+Value = str | int
 
 
 @dataclass(frozen=True)
 class Utterance:
     response: str
-    values: Dict[str, Value] = field(default_factory=dict)
+    values: dict[str, Value] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Answer:
     topic: str
-    utterances: List[Utterance]
+    utterances: list[Utterance]
     # Programs this answer was about; None when it was not about programs at all.
-    programs: Optional[Tuple[Program, ...]] = None
+    programs: tuple[Program, ...] | None = None
     # Whether to offer an admissions follow-up (the inquiry form) after the answer.
     offers_inquiry: bool = False
     # Fallbacks forget the message they could not place, so the dialogue goes on as before.
@@ -36,9 +37,9 @@ class Answer:
 
 
 Handler = Callable[[KnowledgeBase, Context], Answer]
-HANDLERS: Dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {}
 # Topics a bare "and billing and coding?" repeats for another program.
-PROGRAM_TOPICS: List[str] = []
+PROGRAM_TOPICS: list[str] = []
 
 
 def handles(topic: str, *, per_program: bool = False) -> Callable[[Handler], Handler]:
@@ -55,7 +56,7 @@ def answer(topic: str, kb: KnowledgeBase, ctx: Context) -> Answer:
     return HANDLERS[topic](kb, ctx)
 
 
-def _per_program(topic: str, ctx: Context, make: Callable[[Program], List[Utterance]]) -> Answer:
+def _per_program(topic: str, ctx: Context, make: Callable[[Program], list[Utterance]]) -> Answer:
     utterances = [u for program in ctx.programs for u in make(program)]
     return Answer(topic, utterances, ctx.programs)
 
@@ -71,9 +72,9 @@ def duration(kb: KnowledgeBase, ctx: Context) -> Answer:
 
 @handles("delivery", per_program=True)
 def delivery(kb: KnowledgeBase, ctx: Context) -> Answer:
-    def describe(program: Program) -> List[Utterance]:
+    def describe(program: Program) -> list[Utterance]:
         online = kb.online_campus(program)
-        values: Dict[str, Value] = {"program_name": program.name, "in_person": phrasing.in_person(kb, program)}
+        values: dict[str, Value] = {"program_name": program.name, "in_person": phrasing.in_person(kb, program)}
         if online and program.delivery:
             return [Utterance("reply_delivery_online", {**values, "online_campus": online.label})]
         if online:
@@ -89,7 +90,7 @@ def _where(kb: KnowledgeBase, program: Program) -> Utterance:
 
 @handles("campus", per_program=True)
 def campus(kb: KnowledgeBase, ctx: Context) -> Answer:
-    utterances: List[Utterance] = [
+    utterances: list[Utterance] = [
         Utterance("reply_campus_unknown", {"place": place, "campuses": phrasing.campus_labels(kb)})
         for place in ctx.unknown_places
     ]
@@ -100,9 +101,16 @@ def campus(kb: KnowledgeBase, ctx: Context) -> Answer:
                 here = [o for o in kb.offerings_at(place) if o.program.id == program.id]
                 if here:
                     modes = phrasing.join([kb.mode_label(m) for o in here for m in o.modes], "or")
-                    utterances.append(Utterance("reply_campus_has_program", {"program_name": program.name, "campus": place.label, "modes": modes}))
+                    utterances.append(
+                        Utterance(
+                            "reply_campus_has_program",
+                            {"program_name": program.name, "campus": place.label, "modes": modes},
+                        )
+                    )
                 else:
-                    utterances.append(Utterance("reply_campus_lacks_program", {"program_name": program.name, "campus": place.label}))
+                    utterances.append(
+                        Utterance("reply_campus_lacks_program", {"program_name": program.name, "campus": place.label})
+                    )
                     utterances.append(_where(kb, program))
         return Answer("campus", utterances, ctx.mentioned_programs)
     if ctx.campuses:
@@ -121,7 +129,12 @@ def curriculum(kb: KnowledgeBase, ctx: Context) -> Answer:
     return _per_program(
         "curriculum",
         ctx,
-        lambda p: [Utterance("reply_curriculum", {"program_name": p.name, "scope": p.scope, "topics": phrasing.join(p.topics_covered)})],
+        lambda p: [
+            Utterance(
+                "reply_curriculum",
+                {"program_name": p.name, "scope": p.scope, "topics": phrasing.join(p.topics_covered)},
+            )
+        ],
     )
 
 
@@ -130,7 +143,12 @@ def careers(kb: KnowledgeBase, ctx: Context) -> Answer:
     return _per_program(
         "careers",
         ctx,
-        lambda p: [Utterance("reply_careers", {"program_name": p.name, "careers": phrasing.join(p.careers, "or"), "career_summary": p.career_summary})],
+        lambda p: [
+            Utterance(
+                "reply_careers",
+                {"program_name": p.name, "careers": phrasing.join(p.careers, "or"), "career_summary": p.career_summary},
+            )
+        ],
     )
 
 
@@ -149,9 +167,24 @@ def credential(kb: KnowledgeBase, ctx: Context) -> Answer:
 def program_info(kb: KnowledgeBase, ctx: Context) -> Answer:
     utterances = []
     if len(ctx.programs) > 1:
-        utterances.append(Utterance("reply_program_list", {"count": len(ctx.programs), "program_names": phrasing.join([p.name for p in ctx.programs])}))
+        utterances.append(
+            Utterance(
+                "reply_program_list",
+                {"count": len(ctx.programs), "program_names": phrasing.join([p.name for p in ctx.programs])},
+            )
+        )
     for p in ctx.programs:
-        utterances.append(Utterance("reply_program_overview", {"program_name": p.name, "duration_months": p.duration_months, "scope": p.scope, "where": phrasing.where(kb, p)}))
+        utterances.append(
+            Utterance(
+                "reply_program_overview",
+                {
+                    "program_name": p.name,
+                    "duration_months": p.duration_months,
+                    "scope": p.scope,
+                    "where": phrasing.where(kb, p),
+                },
+            )
+        )
     return Answer("program_info", utterances, ctx.programs)
 
 
@@ -204,7 +237,9 @@ def unknown_topic(kb: KnowledgeBase, ctx: Context) -> Answer:
     phone = kb.admissions.phone
     if ctx.unknown_topics:
         topics = phrasing.join([t.name for t in ctx.unknown_topics])
-        return Answer("unknown_topic", [Utterance("reply_unknown_topic", {"topic": topics, "phone": phone})], offers_inquiry=True)
+        return Answer(
+            "unknown_topic", [Utterance("reply_unknown_topic", {"topic": topics, "phone": phone})], offers_inquiry=True
+        )
     return Answer("unknown_topic", [Utterance("reply_unknown_topic_generic", {"phone": phone})], offers_inquiry=True)
 
 

@@ -1,8 +1,9 @@
 """What the visitor is asking about: this turn's mentions first, then the conversation's."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 from rasa_sdk import Tracker
 
@@ -17,18 +18,18 @@ OFFER_SLOT = "offered_inquiry"
 
 @dataclass(frozen=True)
 class Context:
-    mentioned_programs: Tuple[Program, ...]
-    remembered_program: Optional[Program]
-    all_programs: Tuple[Program, ...]
+    mentioned_programs: tuple[Program, ...]
+    remembered_program: Program | None
+    all_programs: tuple[Program, ...]
     asks_about_all: bool
-    campuses: Tuple[Campus, ...]
-    unknown_places: Tuple[str, ...]
-    terms: Tuple[Term, ...]
-    unknown_topics: Tuple[UnknownTopic, ...]
-    previous_topic: Optional[str]
+    campuses: tuple[Campus, ...]
+    unknown_places: tuple[str, ...]
+    terms: tuple[Term, ...]
+    unknown_topics: tuple[UnknownTopic, ...]
+    previous_topic: str | None
 
     @property
-    def programs(self) -> Tuple[Program, ...]:
+    def programs(self) -> tuple[Program, ...]:
         """Programs the question is about: named now, else the one discussed, else all."""
         if self.mentioned_programs:
             return self.mentioned_programs
@@ -38,11 +39,13 @@ class Context:
 
 
 def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher) -> Context:
-    message: Dict[str, Any] = tracker.latest_message or {}
+    message: dict[str, Any] = tracker.latest_message or {}
     text = message.get("text") or ""
     mentions = matcher.find(text) if not text.startswith("/") else []
-    found: Dict[str, List[str]] = {kind: [m.id for m in mentions if m.kind == kind] for kind in (PROGRAM, CAMPUS, TERM, UNKNOWN_TOPIC)}
-    unknown_places: List[str] = []
+    found: dict[str, list[str]] = {
+        kind: [m.id for m in mentions if m.kind == kind] for kind in (PROGRAM, CAMPUS, TERM, UNKNOWN_TOPIC)
+    }
+    unknown_places: list[str] = []
     # Rasa's entities catch what the matcher cannot know: payload ids and unknown places.
     for entity in message.get("entities") or []:
         kind, value = entity.get("entity"), str(entity.get("value") or "")
@@ -70,7 +73,7 @@ def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher)
 
 def _unique(items) -> tuple:
     """Drop Nones and repeats, keep the order the visitor used."""
-    seen: Dict[str, Any] = {}
+    seen: dict[str, Any] = {}
     for item in items:
         if item is not None and item.id not in seen:
             seen[item.id] = item

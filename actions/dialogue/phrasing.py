@@ -3,10 +3,11 @@
 Only joining and ordering lives here; every sentence is worded in domain.yml and every
 fact comes from the knowledge base.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import groupby
-from typing import List, Sequence
 
 from actions.knowledge import KnowledgeBase, Offering
 from actions.knowledge.model import Program
@@ -33,7 +34,7 @@ def modes(kb: KnowledgeBase, offering: Offering) -> str:
 def in_person(kb: KnowledgeBase, program: Program) -> str:
     """'hybrid or on campus at City, ST' (campuses with the same modes grouped)."""
     offerings = [o for o in kb.offerings(program) if not o.online]
-    groups: List[str] = []
+    groups: list[str] = []
     for _, group in groupby(offerings, key=lambda o: o.modes):
         group = list(group)
         groups.append(f"{modes(kb, group[0])} at {join([o.campus.label for o in group], 'or')}")
@@ -52,7 +53,7 @@ def where(kb: KnowledgeBase, program: Program) -> str:
 def offers_at(kb: KnowledgeBase, offerings: Sequence[Offering]) -> str:
     """'Medical Billing and Coding (on campus or online)' for the programs at one campus."""
     phrases = []
-    for program_id, group in groupby(offerings, key=lambda o: o.program.id):
+    for _program_id, group in groupby(offerings, key=lambda o: o.program.id):
         group = list(group)
         labels = [kb.mode_label(m) for o in group for m in o.modes]
         phrases.append(f"{group[0].program.name} ({join(labels, 'or')})")

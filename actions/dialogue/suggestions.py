@@ -3,12 +3,11 @@
 Buttons send an intent payload, so they work whatever the NLU model makes of their title,
 and they rely on the remembered program ("Is it online?" after a duration answer).
 """
+
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
-
 # key -> (title, payload). Titles are navigation labels, not facts.
-CATALOG: Dict[str, Tuple[str, str]] = {
+CATALOG: dict[str, tuple[str, str]] = {
     "difference": ("Compare the programs", "/ask_difference"),
     "duration": ("How long is it?", "/ask_duration"),
     "delivery": ("Is it online?", "/ask_delivery"),
@@ -23,7 +22,7 @@ PREFERENCE = ("difference", "duration", "delivery", "campus", "curriculum", "car
 MAX_BUTTONS = 4
 
 
-def next_steps(topic: str) -> List[Dict[str, str]]:
+def next_steps(topic: str) -> list[dict[str, str]]:
     """Up to four follow-ups, never the question just answered; admissions last."""
     keys = [k for k in PREFERENCE if k not in (topic, "contact")][:MAX_BUTTONS]
     if topic != "contact":
@@ -31,7 +30,7 @@ def next_steps(topic: str) -> List[Dict[str, str]]:
     return [{"title": CATALOG[k][0], "payload": CATALOG[k][1]} for k in keys]
 
 
-def inquiry_offer() -> List[Dict[str, str]]:
+def inquiry_offer() -> list[dict[str, str]]:
     """Yes starts the inquiry form; no goes back to questions."""
     return [
         {"title": "Yes, have admissions contact me", "payload": "/request_inquiry"},

@@ -5,6 +5,7 @@ Every lead is POSTed as JSON with `X-Signature: sha256=<HMAC of the body>` and a
 repeats. A lead stays `pending` in the store until the CRM answers 2xx: a CRM outage or a
 restart of this worker loses nothing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +15,6 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from typing import Optional
 
 import httpx
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -44,7 +44,7 @@ class Webhook:
     backoff: float = 0.5
 
     @classmethod
-    def from_env(cls) -> Optional["Webhook"]:
+    def from_env(cls) -> Webhook | None:
         url = os.environ.get(WEBHOOK_URL_ENV)
         return cls(url, os.environ.get(WEBHOOK_SECRET_ENV, "")) if url else None
 
@@ -70,7 +70,7 @@ class Webhook:
         post()
 
 
-def deliver_pending(store: LeadStore, webhook: Webhook, client: Optional[httpx.Client] = None) -> int:
+def deliver_pending(store: LeadStore, webhook: Webhook, client: httpx.Client | None = None) -> int:
     """Try every pending lead once (with the webhook's retries); returns how many arrived."""
     delivered = 0
     own_client = client is None

@@ -4,13 +4,14 @@ Everything a visitor types while the form is open passes through `ValidateInquir
 which decides in one place whether it is an answer to the question asked, a question to
 answer from the knowledge base, a correction, or a request to stop.
 """
+
 from __future__ import annotations
 
 import logging
 import re
 import uuid
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Type
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -22,8 +23,8 @@ from actions.dialogue.context import PROGRAM_SLOT, read_context
 from actions.inquiry import options, validators
 from actions.inquiry.lead_builder import build_lead
 from actions.inquiry.prompts import PROMPTS
-from actions.inquiry.store import StoreUnavailable
 from actions.inquiry.runtime import lead_store, notify_delivery
+from actions.inquiry.store import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def _confidence(tracker: Tracker) -> float:
     return float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0)
 
 
-def _yes_no(tracker: Tracker, text: str) -> Optional[bool]:
+def _yes_no(tracker: Tracker, text: str) -> bool | None:
     lowered = text.strip().lower()
     if _intent(tracker) == "affirm" or lowered in ("yes", "y", "yes please", "i agree", "agree", "ok", "okay", "sure"):
         return True
@@ -70,9 +71,9 @@ class StartInquiry(Action):
     def name(self) -> str:
         return "action_start_inquiry"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         dispatcher.utter_message(response="reply_inquiry_intro")
-        events: List[EventType] = [SlotSet("confirming_stop", False)]
+        events: list[EventType] = [SlotSet("confirming_stop", False)]
         if not tracker.get_slot("lead_id"):
             events.append(SlotSet("lead_id", str(uuid.uuid4())))
         # A visitor coming back to a form that failed to save keeps their details but
@@ -92,13 +93,13 @@ class AskField(Action, ABC):
     def name(self) -> str:
         return f"action_ask_{self.slot}"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         if tracker.get_slot("confirming_stop"):
             return []
         return PROMPTS[self.slot](dispatcher, tracker, domain)
 
 
-def _ask_action_for(slot: str) -> Type[AskField]:
+def _ask_action_for(slot: str) -> type[AskField]:
     class_name = "Ask" + "".join(part.title() for part in slot.split("_"))
     return type(class_name, (AskField,), {"slot": slot, "__module__": __name__})
 
@@ -110,12 +111,16 @@ class ValidateInquiryForm(FormValidationAction):
     def name(self) -> str:
         return "validate_inquiry_form"
 
-    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[str]:
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[str]:
         if tracker.get_slot("lead_contact_method") != "text":
             return [s for s in domain_slots if s != "lead_sms_consent"]
         return domain_slots
 
-    async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         slot = tracker.get_slot("requested_slot")
         text = validators.clean_text((tracker.latest_message or {}).get("text"))
         if slot not in FIELDS:
@@ -137,7 +142,7 @@ class ValidateInquiryForm(FormValidationAction):
         return self._accept(dispatcher, tracker, slot, value)
 
     @staticmethod
-    def _ask_to_stop(dispatcher: CollectingDispatcher, slot: str) -> List[EventType]:
+    def _ask_to_stop(dispatcher: CollectingDispatcher, slot: str) -> list[EventType]:
         buttons = [{"title": "Yes, stop", "payload": "yes"}, {"title": "No, continue", "payload": "no"}]
         dispatcher.utter_message(response="reply_confirm_stop", buttons=buttons)
         return [SlotSet("confirming_stop", True), SlotSet(slot, None)]
@@ -163,7 +168,9 @@ class ValidateInquiryForm(FormValidationAction):
             program = tracker.get_slot("lead_program")
             option = options.match_study_option(kb, matcher, None if program == options.NOT_SURE else program, text)
             if not option:
-                raise validators.Invalid("That isn't one of the places this program is offered. Please pick one of the options.")
+                raise validators.Invalid(
+                    "That isn't one of the places this program is offered. Please pick one of the options."
+                )
             return option.id
         if slot == "lead_contact_method":
             method = options.match_contact_method(text)
@@ -181,20 +188,27 @@ class ValidateInquiryForm(FormValidationAction):
             return True
         if self._field_named(text):
             return "correct"
-        raise validators.Invalid("Say yes to send your details, or tell me what to change (for example 'change my email').")
+        raise validators.Invalid(
+            "Say yes to send your details, or tell me what to change (for example 'change my email')."
+        )
 
     @staticmethod
-    def _field_named(text: str) -> Optional[str]:
+    def _field_named(text: str) -> str | None:
         lowered = text.lower()
         return next((slot for slot, words in CORRECTIONS.items() if any(w in lowered for w in words)), None)
 
-    def _accept(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, value: Any) -> List[EventType]:
+    def _accept(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, value: Any) -> list[EventType]:
         failures = dict(tracker.get_slot("lead_failures") or {})
         failures.pop(slot, None)
-        events: List[EventType] = [SlotSet(slot, value), SlotSet("lead_failures", failures)]
+        events: list[EventType] = [SlotSet(slot, value), SlotSet("lead_failures", failures)]
         if slot in ("lead_consent", "lead_sms_consent") and value is False:
             dispatcher.utter_message(response="reply_consent_declined", phone=knowledge.current().admissions.phone)
-            return [SlotSet(slot, None), SlotSet("lead_contact_method", None), SlotSet("lead_consent", None), SlotSet("lead_sms_consent", None)]
+            return [
+                SlotSet(slot, None),
+                SlotSet("lead_contact_method", None),
+                SlotSet("lead_consent", None),
+                SlotSet("lead_sms_consent", None),
+            ]
         if slot == "lead_confirmed" and value == "correct":  # "change my email"
             field = self._field_named((tracker.latest_message or {}).get("text") or "")
             cleared = [field, *DEPENDENTS.get(field, [])] if field else []
@@ -204,7 +218,7 @@ class ValidateInquiryForm(FormValidationAction):
             events.append(SlotSet("lead_study_option", None))
         return events
 
-    def _reject(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, reason: str) -> List[EventType]:
+    def _reject(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, reason: str) -> list[EventType]:
         failures = dict(tracker.get_slot("lead_failures") or {})
         failures[slot] = failures.get(slot, 0) + 1
         dispatcher.utter_message(response="reply_invalid_field", reason=reason)
@@ -213,7 +227,7 @@ class ValidateInquiryForm(FormValidationAction):
         logger.info("inquiry field %s rejected (attempt %d)", slot, failures[slot])
         return [SlotSet(slot, None), SlotSet("lead_failures", failures)]
 
-    def _after_stop_question(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> List[EventType]:
+    def _after_stop_question(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> list[EventType]:
         if _yes_no(tracker, text) is True:
             dispatcher.utter_message(response="reply_inquiry_cancelled", phone=knowledge.current().admissions.phone)
             cleared = [*ALL_SLOTS, "lead_id", "requested_slot"]
@@ -238,7 +252,7 @@ class SubmitInquiry(Action):
     def name(self) -> str:
         return "action_submit_inquiry"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         if tracker.get_slot("lead_confirmed") is not True:
             return []  # the form was stopped: nothing to send
         phone = knowledge.current().admissions.phone

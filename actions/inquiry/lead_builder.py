@@ -1,9 +1,10 @@
 """Assemble a Lead from a finished form and the conversation that led to it."""
+
 from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from rasa_sdk import Tracker
 
@@ -13,9 +14,9 @@ _QUESTION = re.compile(r"^ask_\w+$")
 MAX_QUESTIONS = 20
 
 
-def questions_asked(tracker: Tracker) -> List[str]:
+def questions_asked(tracker: Tracker) -> list[str]:
     """What the visitor asked before the (latest) form began: what matters to them."""
-    asked: List[str] = []
+    asked: list[str] = []
     before_form = 0
     for event in tracker.events:
         if event.get("event") == "action" and event.get("name") == "action_start_inquiry":
@@ -29,10 +30,10 @@ def questions_asked(tracker: Tracker) -> List[str]:
     return asked[:before_form][-MAX_QUESTIONS:]
 
 
-def page_url(tracker: Tracker) -> Optional[str]:
+def page_url(tracker: Tracker) -> str | None:
     """The page the chat started on, as the website widget sends it in message metadata."""
     for event in tracker.events:
-        metadata: Dict[str, Any] = event.get("metadata") or {}
+        metadata: dict[str, Any] = event.get("metadata") or {}
         url = metadata.get("page_url") if event.get("event") == "user" else None
         if isinstance(url, str) and url:
             return url[:2000]

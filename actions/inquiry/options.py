@@ -3,13 +3,13 @@
 Where to study depends on the program: only its real campuses, hybrid where offered, and
 online through its online campus. Options are identified as `campus:mode`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
 
 from actions.knowledge import KnowledgeBase
-from actions.language import KnowledgeMatcher, PROGRAM
+from actions.language import PROGRAM, KnowledgeMatcher
 
 NOT_SURE = "not_sure"
 CONTACT_METHODS = {"email": "email", "phone": "a phone call", "text": "text message"}
@@ -27,7 +27,7 @@ class StudyOption:
     label: str  # "Hybrid at City, ST"
 
 
-def study_options(kb: KnowledgeBase, program_id: Optional[str]) -> List[StudyOption]:
+def study_options(kb: KnowledgeBase, program_id: str | None) -> list[StudyOption]:
     programs = [kb.program(program_id)] if program_id and kb.program(program_id) else list(kb.programs)
     found: dict = {}
     for program in programs:
@@ -41,7 +41,9 @@ def study_options(kb: KnowledgeBase, program_id: Optional[str]) -> List[StudyOpt
     return [StudyOption(key, text) for key, text in found.items()]
 
 
-def match_study_option(kb: KnowledgeBase, matcher: KnowledgeMatcher, program_id: Optional[str], text: str) -> Optional[StudyOption]:
+def match_study_option(
+    kb: KnowledgeBase, matcher: KnowledgeMatcher, program_id: str | None, text: str
+) -> StudyOption | None:
     """The option the visitor picked: a button label, or words naming a campus and/or mode."""
     options = study_options(kb, program_id)
     wanted = " ".join(text.lower().split())
@@ -53,7 +55,8 @@ def match_study_option(kb: KnowledgeBase, matcher: KnowledgeMatcher, program_id:
     if "campus" in wanted and "on_campus" not in modes and not campuses:
         modes.append("on_campus")
     candidates = [
-        o for o in options
+        o
+        for o in options
         if (not campuses or o.id.split(":")[0] in campuses) and (not modes or o.id.split(":")[1] in modes)
     ]
     if (campuses or modes) and len(candidates) == 1:
@@ -63,7 +66,7 @@ def match_study_option(kb: KnowledgeBase, matcher: KnowledgeMatcher, program_id:
     return None
 
 
-def match_program(matcher: KnowledgeMatcher, text: str) -> Optional[str]:
+def match_program(matcher: KnowledgeMatcher, text: str) -> str | None:
     lowered = text.lower()
     if any(word in lowered for word in _NOT_SURE_WORDS):
         return NOT_SURE
@@ -73,7 +76,7 @@ def match_program(matcher: KnowledgeMatcher, text: str) -> Optional[str]:
     return matcher.resolve(PROGRAM, text)
 
 
-def match_contact_method(text: str) -> Optional[str]:
+def match_contact_method(text: str) -> str | None:
     lowered = text.lower()
     hits = [method for method, words in _METHOD_WORDS.items() if any(w in lowered for w in words)]
     return hits[0] if len(hits) == 1 else None

@@ -1,16 +1,16 @@
 """The action server's lead store and delivery worker, created once per process."""
+
 from __future__ import annotations
 
 import logging
 import os
 from functools import lru_cache
-from typing import Optional
 
 from actions.inquiry.delivery import DeliveryWorker, Webhook
 from actions.inquiry.store import LeadStore
 
 logger = logging.getLogger(__name__)
-_worker: Optional[DeliveryWorker] = None
+_worker: DeliveryWorker | None = None
 DELIVERY_INTERVAL_ENV = "LEADS_DELIVERY_INTERVAL"
 DEFAULT_DELIVERY_INTERVAL = 30.0
 
@@ -34,7 +34,7 @@ def delivery_interval() -> float:
     return interval
 
 
-def start_delivery() -> Optional[DeliveryWorker]:
+def start_delivery() -> DeliveryWorker | None:
     """Start background delivery when a CRM webhook is configured; otherwise leads wait."""
     global _worker
     webhook = Webhook.from_env()

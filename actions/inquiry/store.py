@@ -3,16 +3,17 @@
 A lead's id is chosen when the form starts, so saving the same submission twice (a
 double click, a retried action call) stores it once.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, List, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -64,16 +65,16 @@ class Lead:
     consent_text: str
     consent_given: bool
     consent_at: datetime
-    sms_consent_text: Optional[str] = None
-    sms_consent_given: Optional[bool] = None
-    page_url: Optional[str] = None
-    questions: List[str] = field(default_factory=list)
+    sms_consent_text: str | None = None
+    sms_consent_given: bool | None = None
+    page_url: str | None = None
+    questions: list[str] = field(default_factory=list)
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     created_at: datetime = field(default_factory=utc_now)
     delivery_status: str = PENDING
     delivery_attempts: int = 0
-    delivered_at: Optional[datetime] = None
-    last_error: Optional[str] = None
+    delivered_at: datetime | None = None
+    last_error: str | None = None
 
     def to_json(self) -> dict:
         """The lead as admissions receives it (export and CRM webhook)."""
@@ -99,7 +100,7 @@ def default_url() -> str:
 
 
 class LeadStore:
-    def __init__(self, url: Optional[str] = None) -> None:
+    def __init__(self, url: str | None = None) -> None:
         self.url = url or default_url()
         options = {"connect_args": {"timeout": 30}} if self.url.startswith("sqlite") else {"pool_pre_ping": True}
         self._engine = sa.create_engine(self.url, future=True, **options)
@@ -132,13 +133,13 @@ class LeadStore:
             raise StoreUnavailable(f"lead store unavailable ({type(error).__name__})") from None
         return True
 
-    def get(self, lead_id: str) -> Optional[Lead]:
+    def get(self, lead_id: str) -> Lead | None:
         self.ensure_schema()
         with self._engine.connect() as connection:
             row = connection.execute(leads.select().where(leads.c.id == lead_id)).mappings().first()
         return _lead(row) if row else None
 
-    def all(self, since: Optional[datetime] = None) -> Iterator[Lead]:
+    def all(self, since: datetime | None = None) -> Iterator[Lead]:
         query = leads.select().order_by(leads.c.created_at, leads.c.id)
         if since:
             query = query.where(leads.c.created_at >= since)
@@ -147,7 +148,7 @@ class LeadStore:
             for row in connection.execute(query).mappings():
                 yield _lead(row)
 
-    def pending(self, limit: int = 100) -> List[Lead]:
+    def pending(self, limit: int = 100) -> list[Lead]:
         query = leads.select().where(leads.c.delivery_status == PENDING).order_by(leads.c.created_at).limit(limit)
         self.ensure_schema()
         with self._engine.connect() as connection:
@@ -159,15 +160,17 @@ class LeadStore:
     def record_failure(self, lead_id: str, reason: str) -> None:
         with self._engine.begin() as connection:
             connection.execute(
-                leads.update().where(leads.c.id == lead_id).values(
-                    delivery_attempts=leads.c.delivery_attempts + 1, last_error=reason[:500]
-                )
+                leads.update()
+                .where(leads.c.id == lead_id)
+                .values(delivery_attempts=leads.c.delivery_attempts + 1, last_error=reason[:500])
             )
 
     def _update(self, lead_id: str, **values) -> None:
         with self._engine.begin() as connection:
             connection.execute(
-                leads.update().where(leads.c.id == lead_id).values(delivery_attempts=leads.c.delivery_attempts + 1, **values)
+                leads.update()
+                .where(leads.c.id == lead_id)
+                .values(delivery_attempts=leads.c.delivery_attempts + 1, **values)
             )
 
     def dispose(self) -> None:

@@ -3,6 +3,7 @@
 Each validator returns the cleaned value or raises `Invalid` with a reason that can be
 shown to the visitor. Reasons never repeat the input: it is personal data.
 """
+
 from __future__ import annotations
 
 import re
@@ -78,5 +79,7 @@ def phone(value: object, region: str = DEFAULT_REGION) -> str:
     except phonenumbers.NumberParseException:
         raise Invalid("That doesn't look like a phone number.") from None
     if not phonenumbers.is_valid_number(parsed):
-        raise Invalid("That number isn't valid: please include the area code (and the country code if it's outside the US).")
+        raise Invalid(
+            "That number isn't valid: please include the area code (and the country code if it's outside the US)."
+        )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -1,4 +1,5 @@
 """Program facts: loaded once from knowledge/*.yml, validated, then read-only."""
+
 from __future__ import annotations
 
 from functools import lru_cache

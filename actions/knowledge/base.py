@@ -1,8 +1,8 @@
 """The validated knowledge base and the fact look-ups built on it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
 
 from actions.knowledge.model import (
     Admissions,
@@ -22,7 +22,7 @@ class Offering:
 
     program: Program
     campus: Campus
-    modes: Tuple[str, ...]
+    modes: tuple[str, ...]
 
     @property
     def online(self) -> bool:
@@ -31,48 +31,45 @@ class Offering:
 
 @dataclass(frozen=True)
 class KnowledgeBase:
-    programs: Tuple[Program, ...]
-    campuses: Tuple[Campus, ...]
-    delivery_modes: Dict[str, str]
-    terms: Tuple[Term, ...]
+    programs: tuple[Program, ...]
+    campuses: tuple[Campus, ...]
+    delivery_modes: dict[str, str]
+    terms: tuple[Term, ...]
     relationship: Relationship
     choosing: str
     admissions: Admissions
-    unknown_topics: Tuple[UnknownTopic, ...]
-    _programs_by_id: Dict[str, Program] = field(init=False, repr=False, compare=False)
-    _campuses_by_id: Dict[str, Campus] = field(init=False, repr=False, compare=False)
+    unknown_topics: tuple[UnknownTopic, ...]
+    _programs_by_id: dict[str, Program] = field(init=False, repr=False, compare=False)
+    _campuses_by_id: dict[str, Campus] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_programs_by_id", {p.id: p for p in self.programs})
         object.__setattr__(self, "_campuses_by_id", {c.id: c for c in self.campuses})
 
-    def program(self, program_id: str) -> Optional[Program]:
+    def program(self, program_id: str) -> Program | None:
         return self._programs_by_id.get(program_id)
 
-    def campus(self, campus_id: str) -> Optional[Campus]:
+    def campus(self, campus_id: str) -> Campus | None:
         return self._campuses_by_id.get(campus_id)
 
-    def term(self, term_id: str) -> Optional[Term]:
+    def term(self, term_id: str) -> Term | None:
         return next((t for t in self.terms if t.id == term_id), None)
 
-    def unknown_topic(self, topic_id: str) -> Optional[UnknownTopic]:
+    def unknown_topic(self, topic_id: str) -> UnknownTopic | None:
         return next((t for t in self.unknown_topics if t.id == topic_id), None)
 
     def mode_label(self, mode: str) -> str:
         return self.delivery_modes[mode]
 
-    def offerings(self, program: Program) -> List[Offering]:
+    def offerings(self, program: Program) -> list[Offering]:
         """In-person offerings first (in file order), then online study, if any."""
-        found = [
-            Offering(program, self._campuses_by_id[d.campus], tuple(d.modes))
-            for d in program.delivery
-        ]
+        found = [Offering(program, self._campuses_by_id[d.campus], tuple(d.modes)) for d in program.delivery]
         if program.online_campus:
             found.append(Offering(program, self._campuses_by_id[program.online_campus], (ONLINE,)))
         return found
 
-    def offerings_at(self, campus: Campus) -> List[Offering]:
+    def offerings_at(self, campus: Campus) -> list[Offering]:
         return [o for p in self.programs for o in self.offerings(p) if o.campus.id == campus.id]
 
-    def online_campus(self, program: Program) -> Optional[Campus]:
+    def online_campus(self, program: Program) -> Campus | None:
         return self.campus(program.online_campus) if program.online_campus else None

@@ -3,11 +3,13 @@
 Every problem is reported as `file: entry: field: reason`, so the member of staff who
 edited the file can find the line without reading Python.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Type, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -30,7 +32,7 @@ FileModel = TypeVar("FileModel", bound=BaseModel)
 class KnowledgeError(ValueError):
     """The knowledge base cannot be used; `problems` lists every reason found."""
 
-    def __init__(self, problems: List[str]) -> None:
+    def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("invalid knowledge base:\n  " + "\n  ".join(problems))
 
@@ -42,7 +44,7 @@ def knowledge_dir() -> Path:
 def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
     """Read and validate every knowledge file; raise KnowledgeError listing all problems."""
     directory = Path(directory or knowledge_dir())
-    problems: List[str] = []
+    problems: list[str] = []
     files = {
         "programs.yml": ProgramsFile,
         "campuses.yml": CampusesFile,
@@ -50,7 +52,7 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
         "contact.yml": ContactFile,
         "unknown_topics.yml": UnknownTopicsFile,
     }
-    parsed: Dict[str, Any] = {}
+    parsed: dict[str, Any] = {}
     for name, model in files.items():
         parsed[name] = _parse_file(directory / name, model, problems)
     if problems:
@@ -78,7 +80,7 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
     )
 
 
-def _parse_file(path: Path, model: Type[FileModel], problems: List[str]) -> FileModel | None:
+def _parse_file(path: Path, model: type[FileModel], problems: list[str]) -> FileModel | None:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -99,10 +101,10 @@ def _parse_file(path: Path, model: Type[FileModel], problems: List[str]) -> File
         return None
 
 
-def _describe(file_name: str, data: Dict[str, Any], error: Dict[str, Any]) -> str:
+def _describe(file_name: str, data: dict[str, Any], error: dict[str, Any]) -> str:
     """`programs.yml: programs[1] (id 'healthcare_it'): duration_months: reason`."""
     loc = list(error["loc"])
-    parts: List[str] = []
+    parts: list[str] = []
     node: Any = data
     while loc:
         key = loc.pop(0)
@@ -154,7 +156,7 @@ def _ambiguous_aliases(programs: ProgramsFile, campuses: CampusesFile) -> Iterab
         ("programs.yml", "programs", programs.programs),
         ("campuses.yml", "campuses", campuses.campuses),
     ):
-        owner: Dict[str, str] = {}
+        owner: dict[str, str] = {}
         for index, entry in enumerate(entries):
             names = [entry.name if hasattr(entry, "name") else entry.city, *entry.aliases]
             for alias in {n.lower() for n in names}:

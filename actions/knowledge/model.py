@@ -3,9 +3,8 @@
 The models are strict (unknown fields and type coercion are refused) because the YAML is
 edited by admissions staff: a typo must stop the action server, not silently drop a fact.
 """
-from __future__ import annotations
 
-from typing import Dict, List, Optional
+from __future__ import annotations
 
 from pydantic import BaseModel, StrictInt, StrictStr, conlist, constr, validator
 
@@ -29,11 +28,11 @@ class Delivery(_Strict):
 class Program(_Strict):
     id: Identifier
     name: Text
-    aliases: List[Text] = []
+    aliases: list[Text] = []
     duration_months: StrictInt
     typical_credential: Text
-    delivery: List[Delivery] = []
-    online_campus: Optional[Identifier] = None
+    delivery: list[Delivery] = []
+    online_campus: Identifier | None = None
     scope: Text
     topics_covered: conlist(Text, min_items=1)
     careers: conlist(Text, min_items=1)
@@ -51,7 +50,7 @@ class Campus(_Strict):
     id: Identifier
     city: Text
     state: Text
-    aliases: List[Text] = []
+    aliases: list[Text] = []
 
     @property
     def label(self) -> str:
@@ -61,7 +60,7 @@ class Campus(_Strict):
 class Term(_Strict):
     id: Identifier
     name: Text
-    aliases: List[Text] = []
+    aliases: list[Text] = []
     text: Text
 
 
@@ -91,7 +90,7 @@ class Admissions(_Strict):
 # One model per file: the loader validates each file against its own schema.
 class ProgramsFile(_Strict):
     programs: conlist(Program, min_items=1)
-    delivery_modes: Dict[StrictStr, Text]
+    delivery_modes: dict[StrictStr, Text]
 
 
 class CampusesFile(_Strict):
@@ -104,7 +103,7 @@ class Relationship(_Strict):
 
 
 class DefinitionsFile(_Strict):
-    terms: List[Term]
+    terms: list[Term]
     relationship: Relationship
     choosing: Text
 
@@ -114,4 +113,4 @@ class ContactFile(_Strict):
 
 
 class UnknownTopicsFile(_Strict):
-    topics: List[UnknownTopic]
+    topics: list[UnknownTopic]

@@ -1,4 +1,5 @@
 """spaCy-based recognisers built from the knowledge base."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -5,11 +5,12 @@ program is recognised as soon as the action server restarts: no retraining. Exac
 use spaCy's PhraseMatcher on lower-cased tokens; misspellings ("medcal biling") fall back
 to a fuzzy comparison of token windows against multi-letter aliases.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import spacy
 from spacy.language import Language
@@ -43,29 +44,29 @@ class Mention:
 
 
 class KnowledgeMatcher:
-    def __init__(self, kb: KnowledgeBase, nlp: Optional[Language] = None) -> None:
+    def __init__(self, kb: KnowledgeBase, nlp: Language | None = None) -> None:
         self._nlp = nlp or spacy.blank("en")
         self._exact = PhraseMatcher(self._nlp.vocab, attr="LOWER")
-        self._aliases: Dict[str, List[Tuple[str, str]]] = {kind: [] for kind in KINDS}
+        self._aliases: dict[str, list[tuple[str, str]]] = {kind: [] for kind in KINDS}
         for kind, identifier, names in _names(kb):
             patterns = [self._nlp.make_doc(name) for name in names]
             self._exact.add(f"{kind}:{identifier}", patterns)
             self._aliases[kind].extend((name.lower(), identifier) for name in names)
 
-    def find(self, text: str) -> List[Mention]:
+    def find(self, text: str) -> list[Mention]:
         """All mentions in `text`, longest match first where two overlap, in text order."""
         doc = self._nlp.make_doc(text[:MAX_CHARS])
-        by_kind: Dict[str, List[Span]] = {kind: [] for kind in KINDS}
+        by_kind: dict[str, list[Span]] = {kind: [] for kind in KINDS}
         for match_id, start, end in self._exact(doc):
             kind, identifier = self._nlp.vocab.strings[match_id].split(":", 1)
             by_kind[kind].append(Span(doc, start, end, label=identifier))
-        mentions: List[Mention] = []
+        mentions: list[Mention] = []
         for kind, spans in by_kind.items():
             spans = filter_spans(spans + self._fuzzy(doc, kind, spans))
             mentions.extend(Mention(kind, s.label_, s.text, s.start) for s in spans)
         return sorted(mentions, key=lambda m: m.start)
 
-    def resolve(self, kind: str, value: str) -> Optional[str]:
+    def resolve(self, kind: str, value: str) -> str | None:
         """Map a value Rasa extracted (or a payload id) to a knowledge-base id."""
         wanted = " ".join(value.lower().split())
         ids = {identifier for _, identifier in self._aliases[kind]}
@@ -80,15 +81,15 @@ class KnowledgeMatcher:
     def asks_about_all(self, text: str) -> bool:
         return any(t.lower_ in ALL_PROGRAMS_CUES for t in self._nlp.make_doc(text[:MAX_CHARS]))
 
-    def _fuzzy(self, doc: Doc, kind: str, exact: Sequence[Span]) -> List[Span]:
+    def _fuzzy(self, doc: Doc, kind: str, exact: Sequence[Span]) -> list[Span]:
         taken = {i for span in exact for i in range(span.start, span.end)}
         first_letters = [token.lower_[:1] for token in doc]
-        found: List[Span] = []
+        found: list[Span] = []
         for alias, identifier in self._aliases[kind]:
             if len(alias) < FUZZY_MIN_LENGTH:
                 continue
             width = len(alias.split())
-            for start in range(0, len(doc) - width + 1):
+            for start in range(len(doc) - width + 1):
                 # _similarity rules out a different first letter; checking it here first
                 # skips building most windows (the action server's largest cost per turn).
                 if first_letters[start] != alias[0] or taken.intersection(range(start, start + width)):
@@ -109,7 +110,7 @@ def _similarity(candidate: str, alias: str) -> float:
     return matcher.ratio()
 
 
-def _names(kb: KnowledgeBase) -> Iterable[Tuple[str, str, List[str]]]:
+def _names(kb: KnowledgeBase) -> Iterable[tuple[str, str, list[str]]]:
     for program in kb.programs:
         yield PROGRAM, program.id, [program.name, *program.aliases]
     for campus in kb.campuses:
