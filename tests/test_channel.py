@@ -29,7 +29,8 @@ from channels.visitor_rest import expects_reply, problem_with
     ],
 )
 def test_unusable_bodies_are_refused(body, status):
-    assert problem_with(body)[0] == status
+    problem = problem_with(body)
+    assert problem is not None and problem[0] == status
 
 
 @pytest.mark.parametrize(

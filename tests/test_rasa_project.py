@@ -39,7 +39,7 @@ def test_training_data_validates_without_warnings():
     sent_by_code = set(re.findall(r'"(reply_\w+)"', source))
     unused = re.compile(r"The utterance '(\w+)' is not used in any story or rule\.")
     warnings = [line for line in output.splitlines() if "UserWarning" in line or "WARNING" in line]
-    unexplained = [w for w in warnings if not (unused.search(w) and unused.search(w).group(1) in sent_by_code)]
+    unexplained = [w for w in warnings if not ((m := unused.search(w)) and m.group(1) in sent_by_code)]
     assert not unexplained, "\n".join(unexplained)
     domain_replies = {name for name in DOMAIN["responses"] if name.startswith("reply_")}
     assert domain_replies == sent_by_code, "a reply_* response is unused or missing"

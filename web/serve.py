@@ -20,6 +20,7 @@ from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from actions.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 
@@ -99,7 +100,7 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     server_version = "AdmissionsSite"
 
-    def __init__(self, *args, generated: dict[str, tuple[bytes, str]], **kwargs) -> None:
+    def __init__(self, *args: Any, generated: dict[str, tuple[bytes, str]], **kwargs: Any) -> None:
         self.generated = generated
         super().__init__(*args, **kwargs)
 
@@ -131,7 +132,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def log_message(self, format: str, *args) -> None:
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: request lines carry nothing staff need, and the chat itself goes to Rasa."""
 
 

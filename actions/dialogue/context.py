@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from rasa_sdk import Tracker
 
@@ -71,9 +72,17 @@ def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher)
     )
 
 
-def _unique(items) -> tuple:
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_T = TypeVar("_T", bound=_Identified)
+
+
+def _unique(items: Iterable[_T | None]) -> tuple[_T, ...]:
     """Drop Nones and repeats, keep the order the visitor used."""
-    seen: dict[str, Any] = {}
+    seen: dict[str, _T] = {}
     for item in items:
         if item is not None and item.id not in seen:
             seen[item.id] = item

@@ -35,8 +35,8 @@ def in_person(kb: KnowledgeBase, program: Program) -> str:
     """'hybrid or on campus at City, ST' (campuses with the same modes grouped)."""
     offerings = [o for o in kb.offerings(program) if not o.online]
     groups: list[str] = []
-    for _, group in groupby(offerings, key=lambda o: o.modes):
-        group = list(group)
+    for _, grouped in groupby(offerings, key=lambda o: o.modes):
+        group = list(grouped)
         groups.append(f"{modes(kb, group[0])} at {join([o.campus.label for o in group], 'or')}")
     return join(groups, "or")
 
@@ -53,8 +53,8 @@ def where(kb: KnowledgeBase, program: Program) -> str:
 def offers_at(kb: KnowledgeBase, offerings: Sequence[Offering]) -> str:
     """'Medical Billing and Coding (on campus or online)' for the programs at one campus."""
     phrases = []
-    for _program_id, group in groupby(offerings, key=lambda o: o.program.id):
-        group = list(group)
+    for _program_id, grouped in groupby(offerings, key=lambda o: o.program.id):
+        group = list(grouped)
         labels = [kb.mode_label(m) for o in group for m in o.modes]
         phrases.append(f"{group[0].program.name} ({join(labels, 'or')})")
     return join(phrases)

@@ -97,7 +97,7 @@ def _parse_file(path: Path, model: type[FileModel], problems: list[str]) -> File
     try:
         return model.parse_obj(data)
     except ValidationError as error:
-        problems.extend(_describe(path.name, data, e) for e in error.errors())
+        problems.extend(_describe(path.name, data, dict(e)) for e in error.errors())
         return None
 
 
@@ -152,17 +152,17 @@ def _duplicate_ids(file_name: str, section: str, ids: Iterable[str]) -> Iterable
 
 def _ambiguous_aliases(programs: ProgramsFile, campuses: CampusesFile) -> Iterable[str]:
     """An alias naming two programs (or two campuses) would make answers a coin toss."""
-    for file_name, section, entries in (
-        ("programs.yml", "programs", programs.programs),
-        ("campuses.yml", "campuses", campuses.campuses),
-    ):
+    named: list[tuple[str, str, list[tuple[str, list[str]]]]] = [
+        ("programs.yml", "programs", [(p.id, [p.name, *p.aliases]) for p in programs.programs]),
+        ("campuses.yml", "campuses", [(c.id, [c.city, *c.aliases]) for c in campuses.campuses]),
+    ]
+    for file_name, section, entries in named:
         owner: dict[str, str] = {}
-        for index, entry in enumerate(entries):
-            names = [entry.name if hasattr(entry, "name") else entry.city, *entry.aliases]
+        for index, (entry_id, names) in enumerate(entries):
             for alias in {n.lower() for n in names}:
-                if alias in owner and owner[alias] != entry.id:
+                if alias in owner and owner[alias] != entry_id:
                     yield (
-                        f"{file_name}: {section}[{index}] (id '{entry.id}'): aliases: "
+                        f"{file_name}: {section}[{index}] (id '{entry_id}'): aliases: "
                         f"'{alias}' already names '{owner[alias]}'"
                     )
-                owner[alias] = entry.id
+                owner[alias] = entry_id

@@ -6,10 +6,16 @@ edited by admissions staff: a typo must stop the action server, not silently dro
 
 from __future__ import annotations
 
-from pydantic import BaseModel, StrictInt, StrictStr, conlist, constr, validator
+from typing import TYPE_CHECKING
 
-Identifier = constr(strict=True, regex=r"^[a-z][a-z0-9_]*$")
-Text = constr(strict=True, strip_whitespace=True, min_length=1)
+from pydantic import BaseModel, Field, StrictInt, StrictStr, constr, validator
+
+if TYPE_CHECKING:  # to a type checker they are plain strings; pydantic gets the constraints
+    Identifier = str
+    Text = str
+else:
+    Identifier = constr(strict=True, regex=r"^[a-z][a-z0-9_]*$")
+    Text = constr(strict=True, strip_whitespace=True, min_length=1)
 
 
 class _Strict(BaseModel):
@@ -22,7 +28,7 @@ class Delivery(_Strict):
     """Where a program is taught in person, and in which modes (keys of delivery_modes)."""
 
     campus: Identifier
-    modes: conlist(Identifier, min_items=1)
+    modes: list[Identifier] = Field(..., min_items=1)
 
 
 class Program(_Strict):
@@ -34,8 +40,8 @@ class Program(_Strict):
     delivery: list[Delivery] = []
     online_campus: Identifier | None = None
     scope: Text
-    topics_covered: conlist(Text, min_items=1)
-    careers: conlist(Text, min_items=1)
+    topics_covered: list[Text] = Field(..., min_items=1)
+    careers: list[Text] = Field(..., min_items=1)
     career_summary: Text
     suits: Text
 
@@ -67,7 +73,7 @@ class Term(_Strict):
 class UnknownTopic(_Strict):
     id: Identifier
     name: Text
-    aliases: conlist(Text, min_items=1)
+    aliases: list[Text] = Field(..., min_items=1)
 
 
 class Admissions(_Strict):
@@ -89,12 +95,12 @@ class Admissions(_Strict):
 
 # One model per file: the loader validates each file against its own schema.
 class ProgramsFile(_Strict):
-    programs: conlist(Program, min_items=1)
+    programs: list[Program] = Field(..., min_items=1)
     delivery_modes: dict[StrictStr, Text]
 
 
 class CampusesFile(_Strict):
-    campuses: conlist(Campus, min_items=1)
+    campuses: list[Campus] = Field(..., min_items=1)
 
 
 class Relationship(_Strict):
