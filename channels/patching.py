@@ -64,11 +64,12 @@ def problems(patch: Patch) -> list[str]:
     named = f"patch {patch.purpose!r} (replaces {patch.target})"
     if rasa.__version__ != patch.rasa_version:
         found.append(f"{named} was written for Rasa {patch.rasa_version}, found Rasa {rasa.__version__}")
+    attribute = f"{patch.owner.__qualname__}.{patch.attribute}"
     current = vars(patch.owner).get(patch.attribute)
     if current is None:
-        found.append(f"{named}: this Rasa has no {patch.owner.__qualname__}.{patch.attribute}")
+        found.append(f"{named}: Rasa {rasa.__version__} has no {attribute}")
     elif not is_rasas_own(patch):
-        found.append(f"{named}: {patch.owner.__qualname__}.{patch.attribute} is {_qualified_name(current)}, not Rasa's")
+        found.append(f"{named}: {attribute} is {_qualified_name(current)}, not Rasa {rasa.__version__}'s own")
     return found
 
 

@@ -182,7 +182,7 @@ def test_install_refuses_when_a_replaced_function_is_gone_and_patches_no_other(m
     with pytest.raises(RefusedPatches) as refused:
         speedups.install()
     _assert_refusal_names(refused.value, [patch])
-    assert f"this Rasa has no {patch.owner.__qualname__}.{patch.attribute}" in str(refused.value)
+    assert f"Rasa {rasa.__version__} has no {patch.owner.__qualname__}.{patch.attribute}" in str(refused.value)
     assert all(vars(p.owner)[p.attribute] is RASAS_OWN[p] for p in speedups.PATCHES if p is not patch)
 
 
