@@ -21,7 +21,10 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def level_figures(result: LevelResult) -> dict:
-    ms = lambda q: None if percentile(result.latencies, q) is None else round(percentile(result.latencies, q) * 1000, 1)  # noqa: E731
+    def ms(q: float) -> float | None:
+        seconds = percentile(result.latencies, q)
+        return None if seconds is None else round(seconds * 1000, 1)
+
     return {
         "concurrency": result.concurrency,
         "turns": len(result.latencies),
@@ -41,15 +44,20 @@ def _ratio(ours: float | None, theirs: float | None) -> float | None:
     return round(ours / theirs, 2) if ours is not None and theirs else None
 
 
+def level_ratios(mine: list[dict], theirs: list[dict]) -> dict[str, dict]:
+    """Each latency and throughput figure of `mine` divided by `theirs`, by concurrency level."""
+    return {
+        str(level["concurrency"]): {
+            key: _ratio(level[key], other[key]) for key in ("p50_ms", "p95_ms", "p99_ms", "turns_per_second")
+        }
+        for level, other in zip(mine, theirs, strict=False)
+    }
+
+
 def ratios(ours: dict, baseline: dict) -> dict:
     """Ours divided by the baseline's, for each figure measured on both."""
-    levels = {}
-    for mine, theirs in zip(ours["levels"], baseline["levels"], strict=False):
-        levels[str(mine["concurrency"])] = {
-            key: _ratio(mine[key], theirs[key]) for key in ("p50_ms", "p95_ms", "p99_ms", "turns_per_second")
-        }
     return {
-        "levels": levels,
+        "levels": level_ratios(ours["levels"], baseline["levels"]),
         "training_seconds": _ratio(ours["training_seconds"], baseline["training_seconds"]),
         "cold_start_seconds": _ratio(ours["cold_start_seconds"], baseline["cold_start_seconds"]),
         "peak_memory_mb": _ratio(sum(ours["peak_memory_mb"].values()), sum(baseline["peak_memory_mb"].values())),
@@ -108,6 +116,29 @@ def markdown(run: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def speedups_markdown(run: dict) -> str:
+    """The on/off comparison of our Rasa server's speedups (bench/speedups.py)."""
+    lines = [
+        f"Run {run['timestamp']} on {run['machine']['cpus']} CPUs, Rasa {run['rasa_version']}: our Rasa server "
+        f"with its speedups on and off (RASA_SPEEDUPS), same model, same action server, alternating rounds.",
+        "",
+        "| visitors | on p50 / p95 / p99 ms | on turns/s | off p50 / p95 / p99 ms | off turns/s"
+        " | on/off p50 | on/off p95 | on/off p99 | on/off turns/s | errors on / off |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for on, off in zip(run["speedups_on"]["levels"], run["speedups_off"]["levels"], strict=False):
+        r = run["ratios_on_to_off"][str(on["concurrency"])]
+        lines.append(
+            f"| {on['concurrency']} | {_fmt(on['p50_ms'])} / {_fmt(on['p95_ms'])} / {_fmt(on['p99_ms'])} | "
+            f"{_fmt(on['turns_per_second'])} | "
+            f"{_fmt(off['p50_ms'])} / {_fmt(off['p95_ms'])} / {_fmt(off['p99_ms'])} | "
+            f"{_fmt(off['turns_per_second'])} | "
+            f"{_fmt(r['p50_ms'])} | {_fmt(r['p95_ms'])} | {_fmt(r['p99_ms'])} | {_fmt(r['turns_per_second'])} | "
+            f"{on['errors']} / {off['errors']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def plot(run: dict, path: Path) -> str | None:
     """Latency against concurrency as a PNG; a message instead when matplotlib is missing."""
     try:
@@ -141,14 +172,23 @@ def plot(run: dict, path: Path) -> str | None:
     return None
 
 
-def write(run: dict, results: Path, readme: Path | None) -> list[str]:
-    """Writes <timestamp>.json, .md and .png; replaces the README's table. Returns notes."""
-    results.mkdir(parents=True, exist_ok=True)
-    stem = results / run["timestamp"]
-    table = markdown(run)
+def _write_json_and_table(run: dict, stem: Path, table: str) -> str:
+    stem.parent.mkdir(parents=True, exist_ok=True)
     stem.with_suffix(".json").write_text(json.dumps(run, indent=2) + "\n")
     stem.with_suffix(".md").write_text(table)
-    notes = [f"wrote {stem.with_suffix('.json')} and {stem.with_suffix('.md')}"]
+    return f"wrote {stem.with_suffix('.json')} and {stem.with_suffix('.md')}"
+
+
+def write_speedups(run: dict, results: Path) -> list[str]:
+    """Writes <timestamp>-speedups.json and .md. Returns notes."""
+    return [_write_json_and_table(run, results / f"{run['timestamp']}-speedups", speedups_markdown(run))]
+
+
+def write(run: dict, results: Path, readme: Path | None) -> list[str]:
+    """Writes <timestamp>.json, .md and .png; replaces the README's table. Returns notes."""
+    stem = results / run["timestamp"]
+    table = markdown(run)
+    notes = [_write_json_and_table(run, stem, table)]
     problem = plot(run, stem.with_suffix(".png"))
     notes.append(problem or f"wrote {stem.with_suffix('.png')}")
     if readme and readme.exists():

@@ -2,35 +2,32 @@
 
 Both assistants are started on loopback (ours: action server + Rasa server with the SQLite
 tracker store as `make run` configures them; the baseline: its own endpoints and
-credentials), then for each concurrency level ours and the baseline get the same load shape
-in alternating rounds (ours, baseline, ours, ...), so that load from other work on a shared
-machine falls on both alike.
+credentials, and plain Rasa: RASA_SPEEDUPS=off), then for each concurrency level ours and
+the baseline get the same load shape in alternating rounds (ours, baseline, ours, ...), so
+that load from other work on a shared machine falls on both alike.
+
+`python -m bench --compare-speedups` measures our Rasa server with its speedups on and off
+instead (bench/speedups.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-import rasa
-
-from bench import report, visitors
+from bench import report, rounds, speedups, visitors
 from bench.baseline import CACHE, baseline
+from bench.rounds import Assistant
 from tests.servers import ROOT, VENV_BIN, action_server_process, project_endpoints, quiet_env, rasa_process
 
 RESULTS = ROOT / "bench" / "results"
 LEVELS = (1, 10, 50)
-# Turns per level: enough for a p99 at each level, small enough to stay within minutes.
-TURNS = {1: 120, 10: 400, 50: 800}
-ROUNDS = 4
 
 
 def peak_memory_mb(pid: int) -> float:
@@ -78,23 +75,29 @@ def seconds_to_answer(webhook: str, message: str, started: float) -> float:
     return round(answered - started, 2)
 
 
-def warm_up(webhook: str, scripts) -> None:
-    """One pass over each script, not measured (first predictions build caches and graphs)."""
-    asyncio.run(visitors.run_level(webhook, visitors.crowd(len(scripts), scripts), sum(len(s) for s in scripts), 120))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="concurrency levels, e.g. 1,10,50")
+    parser.add_argument(
+        "--levels",
+        help=f"concurrency levels, e.g. 1,10,50 (default {LEVELS}; with --compare-speedups {speedups.LEVELS})",
+    )
     parser.add_argument("--turns-scale", type=float, default=1.0, help="multiply the turns per level (quick runs: 0.2)")
     parser.add_argument(
         "--seconds", type=float, default=60, help="wall-clock cap per level and assistant (split over the rounds)"
     )
     parser.add_argument("--no-readme", action="store_true", help="do not update the table in README.md")
+    parser.add_argument(
+        "--compare-speedups",
+        action="store_true",
+        help="our Rasa server with its speedups on and off (RASA_SPEEDUPS) instead of against the baseline",
+    )
     args = parser.parse_args(argv)
-    levels = [int(level) for level in args.levels.split(",")]
-    turns = {level: max(level * ROUNDS, int(TURNS.get(level, 8 * level) * args.turns_scale)) for level in levels}
+    default_levels = speedups.LEVELS if args.compare_speedups else LEVELS
+    levels = [int(level) for level in args.levels.split(",")] if args.levels else list(default_levels)
+    turns = rounds.turns_per_level(levels, args.turns_scale)
     say = lambda message: print(f"[bench] {message}", flush=True)  # noqa: E731
+    if args.compare_speedups:
+        return speedups.compare(turns, args.seconds, RESULTS, say)
 
     CACHE.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="run-", dir=CACHE))
@@ -120,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
                 rasa_process(ours_dir, project_endpoints(action_url, ours_dir / "conversations.sqlite3"), model)
             )
             cold = seconds_to_answer(webhook, "how long is medical billing and coding?", started)
-            ours = {"cold_start_seconds": cold, "rasa_cold_start_seconds": round(cold - (rasa_started - started), 2)}
+            ours: dict[str, Any] = {
+                "cold_start_seconds": cold,
+                "rasa_cold_start_seconds": round(cold - (rasa_started - started), 2),
+            }
 
             base_started = time.monotonic()
             base_proc, base_webhook = stack.enter_context(
@@ -129,41 +135,23 @@ def main(argv: list[str] | None = None) -> int:
                     (base.project / "endpoints.yml").read_text(),
                     base.model,
                     credentials=base.project / "credentials.yml",
+                    env={"RASA_SPEEDUPS": "off"},  # Rasa as `rasa init` users get it
                 )
             )
-            theirs = {"cold_start_seconds": seconds_to_answer(base_webhook, "hello", base_started)}
+            theirs: dict[str, Any] = {"cold_start_seconds": seconds_to_answer(base_webhook, "hello", base_started)}
             say(
                 f"cold start: ours {ours['cold_start_seconds']}s "
                 f"(Rasa server alone {ours['rasa_cold_start_seconds']}s), baseline {theirs['cold_start_seconds']}s"
             )
 
-            warm_up(webhook, visitors.ADMISSIONS)
-            warm_up(base_webhook, visitors.BASELINE)
-            ours["levels"], theirs["levels"] = [], []
             assistants = (
-                ("ours", webhook, visitors.ADMISSIONS, ours),
-                ("baseline", base_webhook, visitors.BASELINE, theirs),
+                Assistant("ours", webhook, visitors.ADMISSIONS),
+                Assistant("baseline", base_webhook, visitors.BASELINE),
             )
-            for level in levels:
-                totals = {name: visitors.LevelResult(level) for name, *_ in assistants}
-                crowds = {name: visitors.crowd(level, scripts) for name, _, scripts, _ in assistants}
-                for _round in range(ROUNDS):
-                    for name, url, _, _ in assistants:
-                        totals[name].add(
-                            asyncio.run(
-                                visitors.run_level(url, crowds[name], turns[level] // ROUNDS, args.seconds / ROUNDS)
-                            )
-                        )
-                for name, _, _, figures in assistants:
-                    shown = report.level_figures(totals[name])
-                    figures["levels"].append(shown)
-                    say(
-                        f"{name:8} {level:3} visitors: p50 {shown['p50_ms']} ms, p95 {shown['p95_ms']} ms, "
-                        f"p99 {shown['p99_ms']} ms, "
-                        f"{shown['turns_per_second']} turns/s, {shown['errors']} errors in {shown['turns']} turns"
-                    )
-                    for failure in shown["first_failures"]:
-                        say(f"  failure: {failure}")
+            for assistant in assistants:
+                rounds.warm_up(assistant)
+            figures = rounds.measure(assistants, turns, args.seconds, say)
+            ours["levels"], theirs["levels"] = figures["ours"], figures["baseline"]
             ours["peak_memory_mb"] = {"rasa": peak_memory_mb(rasa_proc.pid), "actions": peak_memory_mb(action_proc.pid)}
             theirs["peak_memory_mb"] = {"rasa": peak_memory_mb(base_proc.pid)}
         ours["training_seconds"] = round(training_seconds, 1)
@@ -171,20 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             training_seconds=round(base.training_seconds, 1), training_cached=base.cached, trained_at=base.trained_at
         )
 
-        run = {
-            "timestamp": timestamp,
-            "rasa_version": rasa.__version__,
-            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-            "load": {
-                "levels": levels,
-                "turns_per_level": turns,
-                "seconds_cap_per_level": args.seconds,
-                "alternating_rounds": ROUNDS,
-                "closed_loop": True,
-            },
-            "ours": ours,
-            "baseline": theirs,
-        }
+        run = {**rounds.run_record(timestamp, turns, args.seconds), "ours": ours, "baseline": theirs}
         run["ratios"] = report.ratios(ours, theirs)
         run["targets"] = report.targets(ours, run["ratios"])
         for note in report.write(run, RESULTS, None if args.no_readme else ROOT / "README.md"):

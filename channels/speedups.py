@@ -14,12 +14,20 @@ Profiling the Rasa server under load (README "Benchmark") found:
   most KEEPALIVE_SECONDS idle: less than the action server's own keep-alive (Sanic's
   default is 5 s), so the client never reuses a connection the server is closing.
 
-Installed when the Rasa server loads this package's REST channel (credentials.yml).
+Installed only by the Rasa server's entry point (`python -m channels.server`, channels/server.py),
+never on import. Each patch replaces a private Rasa function as it is in Rasa RASA_VERSION:
+on any other Rasa, or when a replaced function is gone or is no longer Rasa's, the server
+refuses to start and says which patch did not fit (channels/patching.py).
+
+RASA_SPEEDUPS=off in the environment switches them off (plain Rasa); `on` is the default.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -33,12 +41,19 @@ from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
+from channels import patching
+from channels.patching import Patch, RefusedPatches
+
+logger = logging.getLogger(__name__)
+
+RASA_VERSION = "3.6.21"  # the Rasa whose functions these replace, read line by line
+SWITCH = "RASA_SPEEDUPS"
 KEEPALIVE_SECONDS = 2.0
 
-_rasa_resolve_by_type = Event.resolve_by_type
 _event_classes: dict[str, type[Event]] = {}
-_rasa_session = EndpointConfig.session
-_sessions: dict[tuple[int, tuple[tuple[str, str], ...]], aiohttp.ClientSession] = {}
+# The event loop is part of the key (and kept alive by it), so a new loop never gets a
+# session bound to a closed one.
+_sessions: dict[tuple[asyncio.AbstractEventLoop, tuple[tuple[str, str], ...]], aiohttp.ClientSession] = {}
 
 
 @lru_cache(maxsize=1)
@@ -67,7 +82,9 @@ def resolve_event_by_type(type_name: str, default: type[Event] | None = None) ->
         for cls in all_subclasses(Event):  # the first class with the name wins, as in Rasa
             _event_classes.setdefault(cls.type_name, cls)
         found = _event_classes.get(type_name)
-    return found if found is not None else _rasa_resolve_by_type(type_name, default)
+    if found is not None:
+        return found
+    return patching.rasa_function(EVENT_CLASSES_BY_NAME)(type_name, default)
 
 
 class _Kept:
@@ -86,8 +103,8 @@ class _Kept:
 def endpoint_session(self: EndpointConfig) -> Any:
     """What EndpointConfig.session returns (Rasa uses it only in `async with`)."""
     if self.basic_auth:
-        return _rasa_session(self)
-    key = (id(asyncio.get_running_loop()), tuple(sorted((self.headers or {}).items())))
+        return patching.rasa_function(KEPT_CONNECTIONS)(self)
+    key = (asyncio.get_running_loop(), tuple(sorted((self.headers or {}).items())))
     session = _sessions.get(key)
     if session is None or session.closed:
         session = aiohttp.ClientSession(
@@ -99,7 +116,49 @@ def endpoint_session(self: EndpointConfig) -> Any:
     return _Kept(session)
 
 
+RESPONSE_SCHEMA_CHECKED_ONCE = Patch(
+    "action server responses validated against a schema checked once",
+    RemoteAction,
+    "_validate_action_result",
+    RASA_VERSION,
+    validate_action_result,
+)
+EVENT_CLASSES_BY_NAME = Patch(
+    "event classes looked up by name", Event, "resolve_by_type", RASA_VERSION, staticmethod(resolve_event_by_type)
+)
+KEPT_CONNECTIONS = Patch(
+    "action server connections kept alive", EndpointConfig, "session", RASA_VERSION, endpoint_session
+)
+PATCHES = (RESPONSE_SCHEMA_CHECKED_ONCE, EVENT_CLASSES_BY_NAME, KEPT_CONNECTIONS)
+
+
 def install() -> None:
-    RemoteAction._validate_action_result = validate_action_result  # type: ignore[assignment]
-    Event.resolve_by_type = staticmethod(resolve_event_by_type)  # type: ignore[assignment]
-    EndpointConfig.session = endpoint_session  # type: ignore[assignment]
+    """All three patches, or RefusedPatches (and Rasa unchanged) if any does not fit this Rasa."""
+    patching.install(
+        PATCHES,
+        how_to_switch_off=(
+            f"Check each patch in channels/speedups.py against this Rasa and update RASA_VERSION, "
+            f"or start with {SWITCH}=off to run plain Rasa without them."
+        ),
+    )
+
+
+def uninstall() -> None:
+    patching.uninstall(PATCHES)
+
+
+def switched_on(environ: Mapping[str, str]) -> bool:
+    value = environ.get(SWITCH, "on").strip().lower()
+    if value not in ("on", "off"):
+        raise RefusedPatches(f"{SWITCH} must be 'on' or 'off', not {value!r}; nothing was changed.")
+    return value == "on"
+
+
+def install_as_configured(environ: Mapping[str, str] = os.environ) -> bool:
+    """Installs the patches unless switched off; logs which, once. True when installed."""
+    if not switched_on(environ):
+        logger.info("Rasa speedups: off (%s=off)", SWITCH)
+        return False
+    install()
+    logger.info("Rasa speedups: on (%d patches)", len(PATCHES))
+    return True

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start the action server, the Rasa server (REST channel) and the demo page with the chat
 # widget; Ctrl-C stops all three. `run.sh shell` talks to the same assistant in the terminal
-# instead of serving HTTP.
+# instead of serving HTTP. Rasa starts through `python -m channels.server` (Rasa's command line
+# with the speedups of channels/speedups.py; RASA_SPEEDUPS=off for plain Rasa).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,7 +45,7 @@ for _ in $(seq 1 120); do
 done
 
 if [ "${1:-}" = "shell" ]; then
-  .venv/bin/rasa shell -m "$MODEL" -i "$HOST" -p "$RASA_PORT" --endpoints "$ENDPOINTS"
+  .venv/bin/python -m channels.server shell -m "$MODEL" -i "$HOST" -p "$RASA_PORT" --endpoints "$ENDPOINTS"
   exit 0
 fi
 
@@ -53,7 +54,7 @@ pids+=($!)
 
 echo "Rasa REST webhook: http://${HOST}:${RASA_PORT}/webhooks/rest/webhook  (CORS: ${origins[*]})"
 echo "Demo page with the chat widget: http://${HOST}:${WEB_PORT}/  (Ctrl-C stops everything)"
-.venv/bin/rasa run -m "$MODEL" -i "$HOST" -p "$RASA_PORT" --endpoints "$ENDPOINTS" --credentials credentials.yml \
-  --cors "${origins[@]}" &
+.venv/bin/python -m channels.server run -m "$MODEL" -i "$HOST" -p "$RASA_PORT" --endpoints "$ENDPOINTS" \
+  --credentials credentials.yml --cors "${origins[@]}" &
 pids+=($!)
 wait -n "${pids[@]}"

@@ -11,8 +11,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -92,7 +93,7 @@ def action_server(
     workdir: Path, knowledge_dir: Path | None = None, leads_url: str | None = None, **extra_env: str
 ) -> Iterator[str]:
     """Yields the action webhook URL. Leads go to `leads_url` (default: a file in workdir)."""
-    with action_server_process(workdir, knowledge_dir, leads_url, **extra_env) as (_, url):
+    with action_server_process(workdir, knowledge_dir, leads_url, None, **extra_env) as (_, url):
         yield url
 
 
@@ -103,6 +104,7 @@ def rasa_server(
     model: Path = MODEL,
     port: int | None = None,
     cors_origins: Sequence[str] = (),
+    **extra_env: str,
 ) -> Iterator[str]:
     """Yields the REST webhook URL of a Rasa server using the given action server.
 
@@ -111,7 +113,7 @@ def rasa_server(
     """
     cors = ["--cors", *cors_origins] if cors_origins else []
     endpoints = project_endpoints(action_url, workdir / "conversations.sqlite3")
-    with rasa_process(workdir, endpoints, model, port, extra_args=cors) as (_, url):
+    with rasa_process(workdir, endpoints, model, port, extra_args=cors, env=extra_env) as (_, url):
         yield url
 
 
@@ -131,13 +133,20 @@ def rasa_process(
     port: int | None = None,
     credentials: Path = ROOT / "credentials.yml",
     extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[subprocess.Popen, str]]:
-    """A Rasa server with the given endpoints.yml text; yields the process and the REST webhook URL."""
+    """A Rasa server with the given endpoints.yml text; yields the process and the REST webhook URL.
+
+    Started as run.sh starts it, through the project's entry point (channels/server.py), so
+    with the speedups unless `env` has RASA_SPEEDUPS=off. Its output goes to workdir/rasa-<port>.log.
+    """
     port = port or free_port()
     endpoints = workdir / f"endpoints-{port}.yml"
     endpoints.write_text(endpoints_yml)
     args = [
-        str(VENV_BIN / "rasa"),
+        sys.executable,
+        "-m",
+        "channels.server",
         "run",
         "-m",
         str(model),
@@ -151,7 +160,7 @@ def rasa_process(
         str(credentials),
         *extra_args,
     ]
-    with _process(args, f"http://{HOST}:{port}/", workdir / f"rasa-{port}.log", {}, 180) as process:
+    with _process(args, f"http://{HOST}:{port}/", workdir / f"rasa-{port}.log", dict(env or {}), 180) as process:
         yield process, f"http://{HOST}:{port}/webhooks/rest/webhook"
 
 
@@ -170,7 +179,7 @@ def server_url(webhook: str) -> str:
 
 
 def say(webhook: str, sender: str, text: str, **metadata) -> list:
-    body = {"sender": sender, "message": text}
+    body: dict[str, Any] = {"sender": sender, "message": text}
     if metadata:
         body["metadata"] = metadata
     response = httpx.post(webhook, json=body, timeout=60)
