@@ -1,14 +1,13 @@
-"""Figures from a benchmark run: JSON, a Markdown table, a latency plot, the README section."""
+"""Figures from a benchmark run: JSON, a Markdown table, a latency plot, and results/latest.md."""
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from bench.visitors import LevelResult
 
-README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+LATEST = "latest"  # results/latest.md: the figures bench/README.md points to
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -172,29 +171,30 @@ def plot(run: dict, path: Path) -> str | None:
     return None
 
 
-def _write_json_and_table(run: dict, stem: Path, table: str) -> str:
+def _write_json_and_table(run: dict, stem: Path, table: str, latest: Path | None) -> list[str]:
+    """<stem>.json and .md, and the same table as `latest` when given (a full run's figures)."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     stem.with_suffix(".json").write_text(json.dumps(run, indent=2) + "\n")
     stem.with_suffix(".md").write_text(table)
-    return f"wrote {stem.with_suffix('.json')} and {stem.with_suffix('.md')}"
+    notes = [f"wrote {stem.with_suffix('.json')} and {stem.with_suffix('.md')}"]
+    if latest is not None:
+        latest.write_text(table)
+        notes.append(f"wrote {latest}")
+    return notes
 
 
-def write_speedups(run: dict, results: Path) -> list[str]:
-    """Writes <timestamp>-speedups.json and .md. Returns notes."""
-    return [_write_json_and_table(run, results / f"{run['timestamp']}-speedups", speedups_markdown(run))]
+def write_speedups(run: dict, results: Path, latest: bool = True) -> list[str]:
+    """Writes <timestamp>-speedups.json and .md (and latest-speedups.md). Returns notes."""
+    stem = results / f"{run['timestamp']}-speedups"
+    return _write_json_and_table(
+        run, stem, speedups_markdown(run), results / f"{LATEST}-speedups.md" if latest else None
+    )
 
 
-def write(run: dict, results: Path, readme: Path | None) -> list[str]:
-    """Writes <timestamp>.json, .md and .png; replaces the README's table. Returns notes."""
+def write(run: dict, results: Path, latest: bool = True) -> list[str]:
+    """Writes <timestamp>.json, .md and .png (and latest.md). Returns notes."""
     stem = results / run["timestamp"]
-    table = markdown(run)
-    notes = [_write_json_and_table(run, stem, table)]
+    notes = _write_json_and_table(run, stem, markdown(run), results / f"{LATEST}.md" if latest else None)
     problem = plot(run, stem.with_suffix(".png"))
     notes.append(problem or f"wrote {stem.with_suffix('.png')}")
-    if readme and readme.exists():
-        text = readme.read_text()
-        section = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
-        if section.search(text):
-            readme.write_text(section.sub(lambda _: f"{README_START}\n{table}{README_END}", text))
-            notes.append(f"updated the table in {readme.name}")
     return notes

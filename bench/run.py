@@ -85,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seconds", type=float, default=60, help="wall-clock cap per level and assistant (split over the rounds)"
     )
-    parser.add_argument("--no-readme", action="store_true", help="do not update the table in README.md")
+    parser.add_argument(
+        "--no-latest", action="store_true", help="leave bench/results/latest.md as it is (e.g. for a quick look)"
+    )
     parser.add_argument(
         "--compare-speedups",
         action="store_true",
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     turns = rounds.turns_per_level(levels, args.turns_scale)
     say = lambda message: print(f"[bench] {message}", flush=True)  # noqa: E731
     if args.compare_speedups:
-        return speedups.compare(turns, args.seconds, RESULTS, say)
+        return speedups.compare(turns, args.seconds, RESULTS, say, latest=not args.no_latest)
 
     CACHE.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="run-", dir=CACHE))
@@ -162,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         run = {**rounds.run_record(timestamp, turns, args.seconds), "ours": ours, "baseline": theirs}
         run["ratios"] = report.ratios(ours, theirs)
         run["targets"] = report.targets(ours, run["ratios"])
-        for note in report.write(run, RESULTS, None if args.no_readme else ROOT / "README.md"):
+        for note in report.write(run, RESULTS, latest=not args.no_latest):
             say(note)
         print()
         print(report.markdown(run))

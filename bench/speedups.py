@@ -4,7 +4,7 @@ One action server and two Rasa servers started through the entry point (channels
 with RASA_SPEEDUPS=on and =off, on the model `make run` serves (models/admissions.tar.gz),
 each with its own SQLite tracker store; then the same visitors' load in alternating rounds
 (bench/rounds.py). By default at 1 and 10 visitors only, which keeps a run to a few minutes.
-Writes bench/results/<timestamp>-speedups.json and .md (README.md is left as it is).
+Writes bench/results/<timestamp>-speedups.json and .md, and latest-speedups.md.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ LEVELS = (1, 10)
 SWITCHES = ("on", "off")
 
 
-def compare(turns: dict[int, int], seconds: float, results: Path, say: Callable[[str], None]) -> int:
+def compare(
+    turns: dict[int, int], seconds: float, results: Path, say: Callable[[str], None], latest: bool = True
+) -> int:
     if not MODEL.exists():
         raise SystemExit(f"{MODEL} is missing: train first (make train)")
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -55,7 +57,7 @@ def compare(turns: dict[int, int], seconds: float, results: Path, say: Callable[
             "speedups_off": {"levels": off},
             "ratios_on_to_off": report.level_ratios(on, off),
         }
-        for note in report.write_speedups(run, results):
+        for note in report.write_speedups(run, results, latest):
             say(note)
         print()
         print(report.speedups_markdown(run))
