@@ -40,6 +40,8 @@ def _set_pragmas(connection: Any, _record: Any) -> None:
 
 
 class SQLTrackerStore(tracker_store.SQLTrackerStore):
+    engine: sa.engine.Engine  # set by Rasa's __init__, which declares no type for it
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._stored_counts: OrderedDict[str, int] | None = None
