@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: setup widget browser train run shell test test-quick lint format lock bench clean
+.PHONY: setup widget browser train run shell test test-quick mutation lint format lock bench clean
 
 setup: $(VENV)/.installed $(SPACY_MODEL)/meta.json widget
 
@@ -48,6 +48,15 @@ test: setup lint browser train
 # The unit suites only (no servers, no training, no browser): seconds, for while you work.
 test-quick: setup train
 	$(PY) -m pytest -m "not slow" -q
+
+# Mutation testing of actions/ and channels/ against the quick suites (config: [tool.mutmut] in
+# pyproject.toml; how to read it: tests/README.md). Not part of `make test`: about 11 minutes.
+# Fresh each time: mutmut keeps a verdict until the mutated function changes, so a test added
+# since the last run would not be credited. Niced, two workers: the machine is shared.
+mutation: $(VENV)/.installed $(SPACY_MODEL)/meta.json
+	rm -rf mutants
+	nice -n 15 $(VENV)/bin/mutmut run --max-children 2
+	$(PY) scripts/mutation_report.py
 
 lint: setup
 	$(VENV)/bin/ruff check .
