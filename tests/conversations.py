@@ -72,7 +72,7 @@ class Scripts:
         billing, health_it = self.program(BILLING), self.program(HEALTH_IT)
         return [
             [
-                ("hi", self.say("reply_greet", program_names=phrasing.program_names(self.kb))),
+                ("hi", self.greeting()),
                 ("how long is medical billing and coding?", self.duration(billing)),
                 ("is it online?", self.delivery(billing)),
                 ("and health IT?", self.delivery(health_it)),
@@ -141,6 +141,18 @@ class Scripts:
 
     def say(self, response: str, **values: str | int) -> Expected:
         return self.replies.variations(response, **values)
+
+    def greeting(self) -> Expected:
+        return self.say("reply_greet", program_names=phrasing.program_names(self.kb))
+
+    def overview(self, program: Program) -> Expected:
+        return self.say(
+            "reply_program_overview",
+            program_name=program.name,
+            duration_months=program.duration_months,
+            scope=program.scope,
+            where=phrasing.where(self.kb, program),
+        )
 
     def duration(self, program: Program) -> Expected:
         return self.say("reply_duration", program_name=program.name, duration_months=program.duration_months)

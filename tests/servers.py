@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from tests.conversations import Expected, answered
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "admissions.tar.gz"
@@ -191,11 +193,11 @@ def texts(replies: list) -> str:
     return "\n".join(r.get("text", "") for r in replies)
 
 
-def converse(webhook: str, sender: str, turns: Iterable[tuple[str, str]], **metadata) -> None:
-    """Say each message in turn; each reply must contain the words given with it."""
+def converse(webhook: str, sender: str, turns: Iterable[tuple[str, str | Expected]], **metadata) -> None:
+    """Say each message in turn; each reply must contain the words given with it (one of them, for several)."""
     for message, expected in turns:
         reply = texts(say(webhook, sender, message, **metadata))
-        assert expected in reply, f"after {message!r}: {reply}"
+        assert answered(reply, expected), f"after {message!r}: {reply}"
 
 
 def _postgres_bin() -> Path:
