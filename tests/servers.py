@@ -273,6 +273,34 @@ def quiet_env(**extra: str) -> dict[str, str]:
     }
 
 
+def rasa_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`rasa ...` run from the project folder, where config.yml's relative paths resolve."""
+    return subprocess.run(
+        [str(VENV_BIN / "rasa"), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=quiet_env()
+    )
+
+
+def failed_stories(model: Path, stories: str, out: Path, *options: str) -> str:
+    """`rasa test core` on a stories file: empty when every story passes, else what failed."""
+    result = rasa_cli(
+        "test",
+        "core",
+        "-m",
+        str(model),
+        "--stories",
+        stories,
+        "--fail-on-prediction-errors",
+        "--out",
+        str(out),
+        "--no-plot",
+        *options,
+    )
+    if result.returncode == 0:
+        return ""
+    failed = out / "failed_test_stories.yml"
+    return (result.stdout + result.stderr)[-3000:] + (failed.read_text()[:6000] if failed.exists() else "")
+
+
 def leads_cli(leads_url: str, *args: str) -> subprocess.CompletedProcess:
     """`python -m actions.leads ...` as staff run it."""
     env = quiet_env(LEADS_DATABASE_URL=leads_url)
