@@ -18,42 +18,22 @@ from dataclasses import dataclass, field
 import httpx
 
 from actions.knowledge import load_knowledge
-from tests.conversations import INQUIRY, Turn
+from tests.conversations import Conversation, Expected, Scripts, Turn, answered
+from tests.replies import load_replies
 
-Conversation = Sequence[Turn]
-
-PHONE = load_knowledge().admissions.phone
-
-# Our assistant: knowledge questions, follow-ups that rely on context, and complete inquiries.
-ADMISSIONS: list[Conversation] = [
-    [
-        ("hi", "Medical Billing and Coding and Healthcare Information Technology"),
-        ("how long is medical billing and coding?", "Medical Billing and Coding takes 15 months"),
-        ("is it online?", "Medical Billing and Coding can be completed online"),
-        ("and health IT?", "Healthcare Information Technology can be completed online"),
-        ("which campuses have it?", "Augusta, GA"),
-        ("thanks!", "You're welcome"),
-    ],
-    [
-        ("what's the difference between medical coding and health IT?", "They are related but not the same."),
-        ("how long are the programs?", "Healthcare Information Technology takes 18 months"),
-        ("can I take health IT in Tulsa?", "isn't offered at our Tulsa, OK campus"),
-        ("what about billing and coding", "Medical Billing and Coding"),
-        ("how much does the tuition cost?", PHONE),
-        ("ok bye", "Goodbye"),
-    ],
-    INQUIRY,
-]
+# Our assistant: knowledge questions, follow-ups that rely on context, and complete inquiries,
+# expecting what knowledge/ and domain.yml say today.
+ADMISSIONS: list[Conversation] = Scripts(load_knowledge(), load_replies()).admissions()
 
 # `rasa init --no-prompt`'s assistant, on its own training messages; conversations of the
 # same lengths as ours, cycling through its exchanges.
 _INIT_EXCHANGES: list[Turn] = [
-    ("hello", "Hey! How are you?"),
-    ("I am very sad", "Did that help you?"),
-    ("yes", "Great, carry on!"),
-    ("are you a bot?", "I am a bot, powered by Rasa."),
-    ("great", "Great, carry on!"),
-    ("goodbye", "Bye"),
+    ("hello", ("Hey! How are you?",)),
+    ("I am very sad", ("Did that help you?",)),
+    ("yes", ("Great, carry on!",)),
+    ("are you a bot?", ("I am a bot, powered by Rasa.",)),
+    ("great", ("Great, carry on!",)),
+    ("goodbye", ("Bye",)),
 ]
 BASELINE: list[Conversation] = [
     [turn for turn, _ in zip(itertools.cycle(_INIT_EXCHANGES), ours)] for ours in ADMISSIONS
@@ -122,7 +102,7 @@ class Visitor:
             self._next_conversation()  # finished, or its state is unknown after a failure
 
     async def _say(
-        self, client: httpx.AsyncClient, webhook: str, message: str, expected: str, result: LevelResult
+        self, client: httpx.AsyncClient, webhook: str, message: str, expected: Expected, result: LevelResult
     ) -> bool:
         started = time.perf_counter()
         try:
@@ -137,7 +117,7 @@ class Visitor:
         if status != 200 or not text:
             result.fail(f"{message!r}: HTTP {status}, reply {text[:80]!r}")
             return False
-        if expected not in text:
+        if not answered(text, expected):
             result.wrong_answers += 1
             result.fail(f"{message!r}: expected {expected!r}, got {text[:120]!r}")
             return False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import shutil
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from actions.knowledge import KnowledgeBase, load_knowledge
 from actions.knowledge.loader import DEFAULT_DIR
 from actions.language import KnowledgeMatcher
 from actions.question_actions import ANSWER_ACTIONS
+from tests.replies import Replies, load_replies
 
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
@@ -28,6 +28,12 @@ PHONE = load_knowledge(DEFAULT_DIR).admissions.phone  # test_knowledge checks it
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     return load_knowledge(DEFAULT_DIR)
+
+
+@pytest.fixture(scope="session")
+def replies() -> Replies:
+    """The project's responses, filled by Rasa's own generator (see tests/replies.py)."""
+    return load_replies()
 
 
 @pytest.fixture(scope="session")
@@ -57,12 +63,12 @@ def tracker(
 
 
 def render(message: dict[str, Any]) -> str:
-    """Fill a domain response the way Rasa does, failing on any placeholder left unfilled."""
-    template = DOMAIN["responses"][message["response"]][0]["text"]
-    names = set(re.findall(r"{([^\n{}]+?)}", template))
-    missing = names - set(message)
-    assert not missing, f"{message['response']} lacks values for {missing}"
-    return re.sub(r"{([^\n{}]+?)}", lambda m: str(message[m.group(1)]), template)
+    """The text Rasa sends for an action's message: the domain response filled by Rasa's own
+    generator, failing on any placeholder left unfilled.
+
+    Deterministic: a response with several variations always gives its first (see Replies).
+    """
+    return load_replies().message_text(message)
 
 
 class Turn:

@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from tests.conversations import Expected, answered
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "admissions.tar.gz"
@@ -191,11 +193,11 @@ def texts(replies: list) -> str:
     return "\n".join(r.get("text", "") for r in replies)
 
 
-def converse(webhook: str, sender: str, turns: Iterable[tuple[str, str]], **metadata) -> None:
-    """Say each message in turn; each reply must contain the words given with it."""
+def converse(webhook: str, sender: str, turns: Iterable[tuple[str, str | Expected]], **metadata) -> None:
+    """Say each message in turn; each reply must contain the words given with it (one of them, for several)."""
     for message, expected in turns:
         reply = texts(say(webhook, sender, message, **metadata))
-        assert expected in reply, f"after {message!r}: {reply}"
+        assert answered(reply, expected), f"after {message!r}: {reply}"
 
 
 def _postgres_bin() -> Path:
@@ -269,6 +271,34 @@ def quiet_env(**extra: str) -> dict[str, str]:
         "PYTHONWARNINGS": "ignore::DeprecationWarning",
         **extra,
     }
+
+
+def rasa_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`rasa ...` run from the project folder, where config.yml's relative paths resolve."""
+    return subprocess.run(
+        [str(VENV_BIN / "rasa"), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=quiet_env()
+    )
+
+
+def failed_stories(model: Path, stories: str, out: Path, *options: str) -> str:
+    """`rasa test core` on a stories file: empty when every story passes, else what failed."""
+    result = rasa_cli(
+        "test",
+        "core",
+        "-m",
+        str(model),
+        "--stories",
+        stories,
+        "--fail-on-prediction-errors",
+        "--out",
+        str(out),
+        "--no-plot",
+        *options,
+    )
+    if result.returncode == 0:
+        return ""
+    failed = out / "failed_test_stories.yml"
+    return (result.stdout + result.stderr)[-3000:] + (failed.read_text()[:6000] if failed.exists() else "")
 
 
 def leads_cli(leads_url: str, *args: str) -> subprocess.CompletedProcess:

@@ -7,8 +7,9 @@ import re
 import pytest
 from rasa_sdk.executor import ActionExecutor
 
+from actions.dialogue import phrasing
 from actions.dialogue.answers import HANDLERS
-from tests.conftest import DOMAIN, PHONE, run_action
+from tests.conftest import DOMAIN, run_action
 
 MBC, HIT = "medical_billing_coding", "healthcare_it"
 
@@ -31,31 +32,35 @@ def test_every_action_answers_with_filled_responses_and_next_steps(topic, intent
         assert turn.slot("last_topic") in HANDLERS
 
 
-def test_duration_for_both_programs_when_none_is_named():
+def test_duration_for_both_programs_when_none_is_named(kb, replies):
     turn = run_action("duration", "how long are the programs?", "ask_duration")
     assert turn.texts == [
-        "Medical Billing and Coding takes 15 months to complete.",
-        "Healthcare Information Technology takes 18 months to complete.",
+        replies.text("reply_duration", program_name=p.name, duration_months=p.duration_months) for p in kb.programs
     ]
     assert turn.slot("program") is None
 
 
-def test_duration_of_a_misspelled_program_is_remembered():
+def test_duration_of_a_misspelled_program_is_remembered(kb, replies):
+    billing = kb.program(MBC)
     turn = run_action("duration", "how lng is medcal biling", "ask_duration")
-    assert turn.text == "Medical Billing and Coding takes 15 months to complete."
+    assert turn.text == replies.text(
+        "reply_duration", program_name=billing.name, duration_months=billing.duration_months
+    )
     assert turn.slot("program") == MBC
 
 
-def test_follow_up_questions_use_the_program_discussed():
+def test_follow_up_questions_use_the_program_discussed(kb, replies):
+    health_it, billing = kb.program(HIT), kb.program(MBC)
     turn = run_action("delivery", "is it online?", "ask_delivery", slots={"program": HIT})
-    assert turn.text == (
-        "Yes, Healthcare Information Technology can be completed online through our Chattanooga, TN "
-        "campus. In person, it is offered hybrid or on campus at Augusta, GA."
+    assert turn.text == replies.text(
+        "reply_delivery_online",
+        program_name=health_it.name,
+        online_campus=kb.online_campus(health_it).label,
+        in_person=phrasing.in_person(kb, health_it),
     )
     where = run_action("campus", "where else can I take it?", "ask_campus", slots={"program": MBC})
-    assert where.text == (
-        "Medical Billing and Coding is offered on campus at Chattanooga, TN; Wilmington, NC; or Tulsa, OK, "
-        "or online through our Chattanooga, TN campus."
+    assert where.text == replies.text(
+        "reply_where_offered", program_name=billing.name, where=phrasing.where(kb, billing)
     )
 
 
@@ -64,7 +69,8 @@ def test_plural_question_overrides_the_program_discussed():
     assert len(turn.texts) == 2
 
 
-def test_and_billing_and_coding_switches_program_for_the_last_question():
+def test_and_billing_and_coding_switches_program_for_the_last_question(kb, replies):
+    billing = kb.program(MBC)
     turn = run_action(
         "followup",
         "and billing and coding?",
@@ -72,16 +78,27 @@ def test_and_billing_and_coding_switches_program_for_the_last_question():
         entities=[{"entity": "program", "value": "billing and coding"}],
         slots={"program": HIT, "last_topic": "duration"},
     )
-    assert turn.text == "Medical Billing and Coding takes 15 months to complete."
+    assert turn.text == replies.text(
+        "reply_duration", program_name=billing.name, duration_months=billing.duration_months
+    )
     assert turn.slot("program") == MBC and turn.slot("last_topic") == "duration"
 
 
-def test_follow_up_without_a_question_gives_the_overview():
+def test_follow_up_without_a_question_gives_the_overview(kb, replies):
+    health_it = kb.program(HIT)
     turn = run_action("followup", "HIT", "inform", slots={"last_topic": "greet"})
-    assert turn.text.startswith("Healthcare Information Technology takes 18 months and covers a broad range of topics.")
+    assert turn.text == replies.text(
+        "reply_program_overview",
+        program_name=health_it.name,
+        duration_months=health_it.duration_months,
+        scope=health_it.scope,
+        where=phrasing.where(kb, health_it),
+    )
 
 
-def test_health_it_in_tulsa_is_answered_truthfully():
+def test_health_it_in_tulsa_is_answered_truthfully(kb, replies):
+    health_it, tulsa = kb.program(HIT), kb.campus("tulsa")
+    assert all(d.campus != tulsa.id for d in health_it.delivery)  # the question this test asks
     turn = run_action(
         "campus",
         "can I take health IT in Tulsa?",
@@ -89,104 +106,152 @@ def test_health_it_in_tulsa_is_answered_truthfully():
         entities=[{"entity": "program", "value": "health IT"}, {"entity": "campus", "value": "Tulsa"}],
     )
     assert turn.texts == [
-        "Healthcare Information Technology isn't offered at our Tulsa, OK campus.",
-        "Healthcare Information Technology is offered hybrid or on campus at Augusta, GA, "
-        "or online through our Chattanooga, TN campus.",
+        replies.text("reply_campus_lacks_program", program_name=health_it.name, campus=tulsa.label),
+        replies.text("reply_where_offered", program_name=health_it.name, where=phrasing.where(kb, health_it)),
     ]
 
 
-def test_campus_questions():
-    tulsa = run_action("campus", "do you have a campus in Tulsa?", "ask_campus")
-    assert tulsa.text == "Our Tulsa, OK campus offers Medical Billing and Coding (on campus)."
-    chattanooga = run_action("campus", "what is offered in chattanooga", "ask_campus")
-    assert chattanooga.text == (
-        "Our Chattanooga, TN campus offers Medical Billing and Coding (on campus or online) "
-        "and Healthcare Information Technology (online)."
-    )
+def test_campus_questions(kb, replies):
+    def offers(campus_id: str) -> str:
+        campus = kb.campus(campus_id)
+        return replies.text(
+            "reply_campus_offers", campus=campus.label, offers=phrasing.offers_at(kb, kb.offerings_at(campus))
+        )
+
+    assert run_action("campus", "do you have a campus in Tulsa?", "ask_campus").text == offers("tulsa")
+    assert run_action("campus", "what is offered in chattanooga", "ask_campus").text == offers("chattanooga")
     atlanta = run_action(
         "campus", "is there a campus in Atlanta?", "ask_campus", entities=[{"entity": "campus", "value": "atlanta"}]
     )
-    assert atlanta.texts[0] == (
-        "We don't have a campus in Atlanta that I know of. Our campuses are in "
-        "Chattanooga, TN; Wilmington, NC; Tulsa, OK; and Augusta, GA."
+    assert atlanta.texts[0] == replies.text(
+        "reply_campus_unknown", place="Atlanta", campuses=phrasing.campus_labels(kb)
     )
+    billing, wilmington = kb.program(MBC), kb.campus("wilmington")
+    [offering] = [o for o in kb.offerings(billing) if o.campus == wilmington]
     yes = run_action("campus", "can I study MBC in Wilmington", "ask_campus")
-    assert yes.text == "Yes, Medical Billing and Coding is offered at our Wilmington, NC campus (on campus)."
+    assert yes.text == replies.text(
+        "reply_campus_has_program",
+        program_name=billing.name,
+        campus=wilmington.label,
+        modes=phrasing.modes(kb, offering),
+    )
 
 
-def test_difference_compares_both_programs_side_by_side():
+def test_difference_compares_both_programs_side_by_side(kb, replies):
     turn = run_action("difference", "is billing and coding the same as health IT?", "ask_difference")
-    assert turn.texts[0].startswith("They are related but not the same.")
-    assert turn.texts[1].startswith("Medical Billing and Coding: 15 months, covering a narrower")
-    assert turn.texts[2].startswith("Healthcare Information Technology: 18 months, covering a broad")
-    assert "certificate or diploma" in turn.texts[1] and "associate's degree" in turn.texts[2]
+    assert turn.texts[0].startswith(kb.relationship.same_or_different)
+    assert turn.texts[1:] == [
+        *(
+            replies.text(
+                "reply_compare_program",
+                program_name=p.name,
+                duration_months=p.duration_months,
+                scope=p.scope,
+                career_summary=p.career_summary,
+                credential=p.typical_credential,
+                where=phrasing.where(kb, p),
+            )
+            for p in kb.programs
+        ),
+        replies.text("reply_inquiry_offer"),
+    ]
     assert turn.slot("program") is None
 
 
-def test_credential_is_not_presented_as_what_the_program_awards():
+@pytest.mark.xfail(
+    strict=True,
+    reason="the action passes the relationship as `text`, which Rasa sends instead of the filled "
+    "reply_difference_intro, so its own wording (the lead-in to the comparison) is lost",
+)
+def test_the_difference_intro_keeps_its_domain_wording(kb, replies):
+    turn = run_action("difference", "is billing and coding the same as health IT?", "ask_difference")
+    assert turn.texts[0] == replies.text("reply_difference_intro", text=kb.relationship.same_or_different)
+
+
+def test_credential_is_not_presented_as_what_the_program_awards(kb, replies):
+    health_it = kb.program(HIT)
     turn = run_action("credential", "do I get a degree in health IT?", "ask_credential")
     assert turn.texts == [
-        "People who pursue careers in the Healthcare Information Technology field typically hold"
-        " at least an associate's degree.",
-        "I don't have the details of the exact credential each program awards."
-        f" Admissions can confirm that: call {PHONE}.",
+        replies.text("reply_credential", program_name=health_it.name, credential=health_it.typical_credential),
+        replies.text("reply_credential_caveat", phone=kb.admissions.phone),
     ]
 
 
-def test_curriculum_careers_and_fit():
+def test_curriculum_careers_and_fit(kb, replies):
+    billing, health_it = kb.program(MBC), kb.program(HIT)
     covers = run_action("curriculum", "what does the coding program cover", "ask_curriculum")
-    assert "diagnostic and procedural coding manuals" in covers.text
-    assert covers.text.startswith("Medical Billing and Coding covers a narrower")
+    assert covers.text == replies.text(
+        "reply_curriculum",
+        program_name=billing.name,
+        scope=billing.scope,
+        topics=phrasing.join(billing.topics_covered),
+    )
     jobs = run_action("careers", "what jobs after HIT", "ask_careers")
-    assert jobs.text.startswith(
-        "Healthcare Information Technology is aimed at careers such as Health IT practitioner roles"
+    assert jobs.text == replies.text(
+        "reply_careers",
+        program_name=health_it.name,
+        careers=phrasing.join(health_it.careers, "or"),
+        career_summary=health_it.career_summary,
     )
     fit = run_action("fit", "which one is right for me", "ask_fit")
-    assert fit.texts[0].startswith("It depends on your career goals and interests.")
-    assert "interested in the safety of healthcare systems" in fit.text and PHONE in fit.texts[-2]
+    assert fit.texts == [
+        replies.text("reply_fit_intro", text=kb.choosing),
+        *(replies.text("reply_fit_program", program_name=p.name, suits=p.suits) for p in kb.programs),
+        replies.text("reply_offer_follow_up", phone=kb.admissions.phone),
+        replies.text("reply_inquiry_offer"),
+    ]
 
 
-def test_definitions_and_relationship():
+def test_definitions_and_relationship(kb, replies):
+    def definition(term_id: str) -> str:
+        return replies.text("reply_definition", text=kb.term(term_id).text)
+
     coding = run_action("definition", "what is medical coding", "ask_definition")
-    assert len(coding.texts) == 1 and coding.text.startswith("Medical coding is when a Medical Coder transcribes")
+    assert coding.texts == [definition("medical_coding")]
     both = run_action("definition", "what are billing and coding", "ask_definition")
-    assert len(both.texts) == 2
+    assert sorted(both.texts) == sorted([definition("medical_billing"), definition("medical_coding")])
     part = run_action("coding_in_hit", "is coding part of health IT?", "ask_coding_in_hit")
-    assert part.text.startswith('Yes, in a sense: Health IT is an "umbrella" term')
+    assert part.text == replies.text("reply_relationship", text=kb.relationship.coding_in_health_it)
 
 
 @pytest.mark.parametrize(
-    "text, topic_words",
+    "text, topic_ids",
     [
-        ("how much is tuition?", "tuition and costs"),
-        ("do you take FAFSA and when is the next start date", "financial aid and start dates"),
-        ("is the school accredited", "accreditation"),
-        ("what salary can I expect", "job placement and salaries"),
-        ("when do classes start", "start dates"),
+        ("how much is tuition?", ["tuition"]),
+        ("do you take FAFSA and when is the next start date", ["financial_aid", "start_dates"]),
+        ("is the school accredited", ["accreditation"]),
+        ("what salary can I expect", ["job_placement"]),
+        ("when do classes start", ["start_dates"]),
     ],
 )
-def test_unknown_topics_are_answered_honestly_without_figures(text, topic_words):
+def test_unknown_topics_are_answered_honestly_without_figures(kb, replies, text, topic_ids):
     turn = run_action("unknown_topic", text, "ask_unknown_topic")
+    topics = phrasing.join([kb.unknown_topic(t).name for t in topic_ids])
     assert turn.texts == [
-        f"I don't have information about {topic_words}. The admissions office can answer that: call {PHONE}.",
-        "Would you like an admissions advisor to follow up with you? I can take your details now.",
+        replies.text("reply_unknown_topic", topic=topics, phone=kb.admissions.phone),
+        replies.text("reply_inquiry_offer"),
     ]
     assert not re.search(r"\$|\d+ ?(%|percent|dollars|weeks)", turn.text)
     assert turn.slot("offered_inquiry") is True
     assert turn.buttons[0] == {"title": "Yes, have admissions contact me", "payload": "/request_inquiry"}
 
 
-def test_unknown_topic_without_a_recognised_subject():
+def test_unknown_topic_without_a_recognised_subject(kb, replies):
     turn = run_action("unknown_topic", "what about the other stuff", "ask_unknown_topic")
-    assert turn.texts[0].startswith("I don't have that information.") and PHONE in turn.texts[0]
+    assert turn.texts[0] == replies.text("reply_unknown_topic_generic", phone=kb.admissions.phone)
 
 
-def test_contact_greeting_and_bot_challenge_name_real_facts():
-    assert PHONE in run_action("contact", "can I talk to a person", "ask_contact").text
+def test_contact_greeting_and_bot_challenge_name_real_facts(kb, replies):
+    phone = kb.admissions.phone
+    assert run_action("contact", "can I talk to a person", "ask_contact").texts[0] == replies.text(
+        "reply_contact", phone=phone
+    )
     greeting = run_action("greet", "hi", "greet")
-    assert "Medical Billing and Coding and Healthcare Information Technology" in greeting.text
+    assert greeting.text == replies.text("reply_greet", program_names=phrasing.program_names(kb))
     assert greeting.slot("program") == "<unset>"
-    assert PHONE in run_action("bot_challenge", "are you a bot", "bot_challenge").text
+    assert run_action("bot_challenge", "are you a bot", "bot_challenge").text == replies.text(
+        "reply_iamabot", phone=phone
+    )
 
 
 def test_buttons_offer_next_steps_but_not_the_question_just_answered():

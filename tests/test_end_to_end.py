@@ -9,8 +9,10 @@ import uuid
 
 import pytest
 
-from tests.conftest import PHONE, ROOT, edit_yaml
-from tests.conversations import INQUIRY
+from actions.knowledge import load_knowledge
+from tests.conftest import ROOT, edit_yaml
+from tests.conversations import BILLING, DANA, EMAIL, HEALTH_IT, Scripts, answered
+from tests.replies import load_replies
 from tests.servers import action_server, converse, exported_leads, rasa_server, say, texts
 
 pytestmark = pytest.mark.slow
@@ -29,53 +31,61 @@ def webhook(servers):
     return servers[0]
 
 
+@pytest.fixture(scope="module")
+def scripts():
+    return Scripts(load_knowledge(), load_replies())
+
+
 def visitor() -> str:
     return f"e2e-{uuid.uuid4()}"
 
 
-def test_durations_of_both_programs(webhook):
-    assert "Medical Billing and Coding takes 15 months" in texts(
-        say(webhook, visitor(), "how long is medical billing and coding?")
+def test_durations_of_both_programs(webhook, scripts):
+    billing, health_it = scripts.program(BILLING), scripts.program(HEALTH_IT)
+    assert answered(
+        texts(say(webhook, visitor(), "how long is medical billing and coding?")), scripts.duration(billing)
     )
     both = texts(say(webhook, visitor(), "how long are the programs?"))
-    assert "Medical Billing and Coding takes 15 months" in both
-    assert "Healthcare Information Technology takes 18 months" in both
+    assert answered(both, scripts.duration(billing)) and answered(both, scripts.duration(health_it))
 
 
-def test_health_it_in_tulsa(webhook):
+def test_health_it_in_tulsa(webhook, scripts):
+    health_it = scripts.program(HEALTH_IT)
     reply = texts(say(webhook, visitor(), "can I take health IT in Tulsa?"))
-    assert "Healthcare Information Technology isn't offered at our Tulsa, OK campus." in reply
-    assert "Augusta, GA" in reply and "online through our Chattanooga, TN campus" in reply
+    assert answered(reply, scripts.not_at(health_it, scripts.campus("tulsa")))
+    assert answered(reply, scripts.where(health_it))
 
 
-def test_unknown_topic_invents_no_figure(webhook):
+def test_unknown_topic_invents_no_figure(webhook, scripts):
     reply = texts(say(webhook, visitor(), "how much does the tuition cost?"))
-    assert "I don't have information about tuition and costs" in reply and PHONE in reply
+    assert answered(reply, scripts.unknown_topic("tuition"))
     assert not re.search(r"\$\s?\d|\d+\s?(dollars|%)", reply)
 
 
-def test_context_carries_over_and_switches(webhook):
+def test_context_carries_over_and_switches(webhook, scripts):
+    billing, health_it = scripts.program(BILLING), scripts.program(HEALTH_IT)
     sender = visitor()
-    assert "Healthcare Information Technology takes 18 months" in texts(say(webhook, sender, "tell me about health IT"))
-    online = texts(say(webhook, sender, "is it online?"))
-    assert online.startswith("Yes, Healthcare Information Technology can be completed online")
-    switched = texts(say(webhook, sender, "and billing and coding?"))
-    assert switched.startswith("Yes, Medical Billing and Coding can be completed online")
+    assert answered(texts(say(webhook, sender, "tell me about health IT")), scripts.overview(health_it))
+    assert answered(texts(say(webhook, sender, "is it online?")), scripts.delivery(health_it))
+    assert answered(texts(say(webhook, sender, "and billing and coding?")), scripts.delivery(billing))
 
 
-def test_replies_carry_suggestion_buttons(webhook):
+def test_replies_carry_suggestion_buttons(webhook, scripts):
     replies = say(webhook, visitor(), "hi")
-    assert "Medical Billing and Coding and Healthcare Information Technology" in replies[0]["text"]
+    assert answered(replies[0]["text"], scripts.greeting())
     assert {"title": "Compare the programs", "payload": "/ask_difference"} in replies[-1]["buttons"]
     compared = texts(say(webhook, visitor(), "/ask_difference"))
-    assert "They are related but not the same." in compared
+    assert answered(compared, scripts.difference_intro())
 
 
 def test_a_changed_fact_is_answered_after_an_action_server_restart(tmp_path, knowledge_copy):
     edit_yaml(knowledge_copy / "programs.yml", lambda d: d["programs"][1].update(duration_months=20))
+    edited = Scripts(load_knowledge(knowledge_copy), load_replies())
+    health_it = edited.program(HEALTH_IT)
+    assert health_it.duration_months == 20
     with action_server(tmp_path, knowledge_copy) as actions, rasa_server(tmp_path, actions) as url:
         reply = texts(say(url, visitor(), "how long is the healthcare information technology program?"))
-    assert "Healthcare Information Technology takes 20 months" in reply
+    assert answered(reply, edited.duration(health_it))
 
 
 def test_an_invalid_knowledge_base_stops_the_action_server(knowledge_copy):
@@ -94,30 +104,25 @@ def test_an_invalid_knowledge_base_stops_the_action_server(knowledge_copy):
     )
 
 
-def test_an_inquiry_completed_over_rest_is_exported_exactly_once(servers):
+def test_an_inquiry_completed_over_rest_is_exported_exactly_once(servers, scripts):
     url, leads_url, workdir = servers
     sender = visitor()
     page = "https://college.example/programs/health-it"
-    converse(url, sender, INQUIRY, page_url=page)
-    assert "+17065550199" not in texts(say(url, sender, "how long is it?"))  # details cleared
+    inquiry = scripts.inquiry()
+    converse(url, sender, inquiry, page_url=page)
+    assert DANA.stored_phone not in texts(say(url, sender, "how long is it?"))  # details cleared
 
     mine = exported_leads(leads_url, sender)
     assert len(mine) == 1
     lead = mine[0]
-    assert (lead["name"], lead["email"], lead["phone"]) == (
-        "Dana O'Brien-Núñez",
-        "dana.obrien@example.com",
-        "+17065550199",
-    )
+    assert (lead["name"], lead["email"], lead["phone"]) == (DANA.name, DANA.email, DANA.stored_phone)
     assert (lead["program_id"], lead["study_option"], lead["contact_method"]) == (
-        "healthcare_it",
-        "chattanooga:online",
-        "email",
+        HEALTH_IT,
+        scripts.online_option(scripts.program(HEALTH_IT)).id,
+        EMAIL,
     )
-    assert lead["consent_given"] is True and lead["consent_text"].startswith(
-        "May the college's admissions office contact you by email"
-    )
-    assert lead["page_url"] == page and lead["questions"] == ["can I study health IT online?"]
+    assert lead["consent_given"] is True and lead["consent_text"] in scripts.consent_prompt()
+    assert lead["page_url"] == page and lead["questions"] == [inquiry[0][0]]
     assert lead["delivery_status"] == "pending"
 
     # Personal data never reaches the servers' logs (both run at their default INFO level).
@@ -127,12 +132,12 @@ def test_an_inquiry_completed_over_rest_is_exported_exactly_once(servers):
         assert personal not in logs  # ...and by nothing else
 
 
-def test_a_visitor_halfway_through_the_form_continues_after_a_restart(tmp_path):
+def test_a_visitor_halfway_through_the_form_continues_after_a_restart(tmp_path, scripts):
     sender = visitor()
     with action_server(tmp_path) as actions:
         with rasa_server(tmp_path, actions) as url:
             say(url, sender, "I'd like more info")
-            assert "What's your email address?" in texts(say(url, sender, "Robin Keller"))
+            assert answered(texts(say(url, sender, "Robin Keller")), scripts.say("reply_ask_lead_email"))
         with rasa_server(tmp_path, actions) as url:  # a new Rasa server process, same store
             reply = texts(say(url, sender, "robin@example.com"))
-    assert "What's the best phone number to reach you?" in reply
+    assert answered(reply, scripts.say("reply_ask_lead_phone"))

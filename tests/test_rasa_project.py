@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import DOMAIN, MEASUREMENTS, ROOT
-from tests.servers import MODEL, quiet_env
+from tests.servers import MODEL, failed_stories, rasa_cli
 
 pytestmark = pytest.mark.slow
 
-RASA = str(Path(sys.executable).parent / "rasa")
 NLU_THRESHOLD = 0.90
-
-
-def rasa(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    # Library deprecation notices are not findings about our data; quiet_env silences only those.
-    return subprocess.run([RASA, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=quiet_env())
 
 
 def test_training_data_validates_without_warnings():
@@ -31,7 +22,7 @@ def test_training_data_validates_without_warnings():
     `reply_*` response as "not used in any story or rule". Those are accepted only when an
     answer handler really sends that response; any other warning fails the test.
     """
-    result = rasa("data", "validate")
+    result = rasa_cli("data", "validate")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     code = [*(ROOT / "actions").rglob("*.py"), *(ROOT / "channels").rglob("*.py")]
@@ -46,46 +37,18 @@ def test_training_data_validates_without_warnings():
 
 
 def test_conversation_stories_pass(tmp_path):
-    result = rasa(
-        "test",
-        "core",
-        "-m",
-        str(MODEL),
-        "--stories",
-        "tests/test_stories.yml",
-        "--e2e",
-        "--fail-on-prediction-errors",
-        "--out",
-        str(tmp_path),
-        "--no-plot",
-    )
-    failed = tmp_path / "failed_test_stories.yml"
-    details = failed.read_text() if failed.exists() else ""
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:] + details[:6000]
+    failures = failed_stories(MODEL, "tests/test_stories.yml", tmp_path, "--e2e")
+    assert not failures, failures
 
 
 def test_inquiry_form_stories_pass(tmp_path):
     """Intents are given here: inside the form the validation action reads the reply."""
-    result = rasa(
-        "test",
-        "core",
-        "-m",
-        str(MODEL),
-        "--stories",
-        "tests/test_form_stories.yml",
-        "--fail-on-prediction-errors",
-        "--out",
-        str(tmp_path),
-        "--no-plot",
-    )
-    failed = tmp_path / "failed_test_stories.yml"
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:] + (
-        failed.read_text()[:6000] if failed.exists() else ""
-    )
+    failures = failed_stories(MODEL, "tests/test_form_stories.yml", tmp_path)
+    assert not failures, failures
 
 
 def test_nlu_held_out_accuracy_and_macro_f1(tmp_path):
-    result = rasa(
+    result = rasa_cli(
         "test", "nlu", "-m", str(MODEL), "--nlu", "tests/nlu_holdout.yml", "--out", str(tmp_path), "--no-plot"
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
