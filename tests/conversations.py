@@ -175,12 +175,7 @@ class Scripts:
         return self.say("reply_campus_lacks_program", program_name=program.name, campus=campus.label)
 
     def difference_intro(self) -> Expected:
-        """The relationship of the programs, as the knowledge base words it.
-
-        Not the filled reply_difference_intro: the action passes the text as `text`, which
-        Rasa sends in place of the response (see test_actions' xfail).
-        """
-        return (self.kb.relationship.same_or_different,)
+        return self.say("reply_difference_intro", relationship=self.kb.relationship.same_or_different)
 
     def unknown_topic(self, topic_id: str) -> Expected:
         topic = self.kb.unknown_topic(topic_id)

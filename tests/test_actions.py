@@ -158,14 +158,9 @@ def test_difference_compares_both_programs_side_by_side(kb, replies):
     assert turn.slot("program") is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the action passes the relationship as `text`, which Rasa sends instead of the filled "
-    "reply_difference_intro, so its own wording (the lead-in to the comparison) is lost",
-)
 def test_the_difference_intro_keeps_its_domain_wording(kb, replies):
     turn = run_action("difference", "is billing and coding the same as health IT?", "ask_difference")
-    assert turn.texts[0] == replies.text("reply_difference_intro", text=kb.relationship.same_or_different)
+    assert turn.texts[0] == replies.text("reply_difference_intro", relationship=kb.relationship.same_or_different)
 
 
 def test_credential_is_not_presented_as_what_the_program_awards(kb, replies):
@@ -195,7 +190,7 @@ def test_curriculum_careers_and_fit(kb, replies):
     )
     fit = run_action("fit", "which one is right for me", "ask_fit")
     assert fit.texts == [
-        replies.text("reply_fit_intro", text=kb.choosing),
+        replies.text("reply_fit_intro", advice=kb.choosing),
         *(replies.text("reply_fit_program", program_name=p.name, suits=p.suits) for p in kb.programs),
         replies.text("reply_offer_follow_up", phone=kb.admissions.phone),
         replies.text("reply_inquiry_offer"),
@@ -204,14 +199,14 @@ def test_curriculum_careers_and_fit(kb, replies):
 
 def test_definitions_and_relationship(kb, replies):
     def definition(term_id: str) -> str:
-        return replies.text("reply_definition", text=kb.term(term_id).text)
+        return replies.text("reply_definition", definition=kb.term(term_id).text)
 
     coding = run_action("definition", "what is medical coding", "ask_definition")
     assert coding.texts == [definition("medical_coding")]
     both = run_action("definition", "what are billing and coding", "ask_definition")
     assert sorted(both.texts) == sorted([definition("medical_billing"), definition("medical_coding")])
     part = run_action("coding_in_hit", "is coding part of health IT?", "ask_coding_in_hit")
-    assert part.text == replies.text("reply_relationship", text=kb.relationship.coding_in_health_it)
+    assert part.text == replies.text("reply_relationship", relationship=kb.relationship.coding_in_health_it)
 
 
 @pytest.mark.parametrize(

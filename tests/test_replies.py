@@ -67,3 +67,15 @@ def test_every_variation_is_expected_and_the_first_is_the_deterministic_one(made
 def test_a_text_given_by_the_action_replaces_the_response_as_in_rasa(made_up):
     message = {"response": "reply_elsewhere", "text": "Given.", "buttons": []}
     assert made_up.message_text(message) == "Given." == rasa_sends(made_up, message)
+
+
+def test_no_response_has_a_placeholder_named_text(replies):
+    """Rasa sends an action's `text` value in place of the response, wording and all: a
+    `{text}` placeholder would silently drop whatever staff write around it."""
+    offending = [
+        name
+        for name, variations in replies.domain.responses.items()
+        for variation in variations
+        if "{text}" in (variation.get("text") or "")
+    ]
+    assert offending == []

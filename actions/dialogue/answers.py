@@ -190,7 +190,7 @@ def program_info(kb: KnowledgeBase, ctx: Context) -> Answer:
 
 @handles("difference")
 def difference(kb: KnowledgeBase, ctx: Context) -> Answer:
-    utterances = [Utterance("reply_difference_intro", {"text": kb.relationship.same_or_different})]
+    utterances = [Utterance("reply_difference_intro", {"relationship": kb.relationship.same_or_different})]
     for p in kb.programs:
         utterances.append(
             Utterance(
@@ -210,7 +210,7 @@ def difference(kb: KnowledgeBase, ctx: Context) -> Answer:
 
 @handles("fit")
 def fit(kb: KnowledgeBase, ctx: Context) -> Answer:
-    utterances = [Utterance("reply_fit_intro", {"text": kb.choosing})]
+    utterances = [Utterance("reply_fit_intro", {"advice": kb.choosing})]
     utterances += [Utterance("reply_fit_program", {"program_name": p.name, "suits": p.suits}) for p in kb.programs]
     utterances.append(Utterance("reply_offer_follow_up", {"phone": kb.admissions.phone}))
     return Answer("fit", utterances, kb.programs, offers_inquiry=True)
@@ -219,12 +219,14 @@ def fit(kb: KnowledgeBase, ctx: Context) -> Answer:
 @handles("definition")
 def definition(kb: KnowledgeBase, ctx: Context) -> Answer:
     terms = ctx.terms or kb.terms
-    return Answer("definition", [Utterance("reply_definition", {"text": t.text}) for t in terms])
+    return Answer("definition", [Utterance("reply_definition", {"definition": t.text}) for t in terms])
 
 
 @handles("coding_in_hit")
 def coding_in_hit(kb: KnowledgeBase, ctx: Context) -> Answer:
-    return Answer("coding_in_hit", [Utterance("reply_relationship", {"text": kb.relationship.coding_in_health_it})])
+    return Answer(
+        "coding_in_hit", [Utterance("reply_relationship", {"relationship": kb.relationship.coding_in_health_it})]
+    )
 
 
 @handles("contact")
