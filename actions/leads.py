@@ -10,32 +10,29 @@ import csv
 import json
 import sys
 from datetime import datetime, timezone
-from typing import TextIO
+from typing import Any, TextIO
 
+from actions.inquiry import fields
 from actions.inquiry.delivery import Webhook, deliver_pending
-from actions.inquiry.store import Lead, LeadStore
+from actions.inquiry.store import Lead, LeadStore, json_value
 
-CSV_FIELDS = [
+# The export's own columns: the lead's bookkeeping around the answers the fields declare as
+# exported (fields.py), so the table, the CRM payload and the export can change apart.
+EXPORT_COLUMNS = [
     "id",
     "created_at",
     "conversation_id",
-    "name",
-    "email",
-    "phone",
-    "program_id",
-    "study_option",
-    "contact_method",
-    "consent_given",
-    "consent_text",
+    *(column.name for column in fields.columns() if column.exported),
     "consent_at",
-    "sms_consent_given",
-    "sms_consent_text",
     "page_url",
     "questions",
     "delivery_status",
     "delivery_attempts",
     "delivered_at",
+    "last_error",
 ]
+# What a spreadsheet reads as the start of a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _since(value: str) -> datetime:
@@ -43,18 +40,27 @@ def _since(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+def export_row(lead: Lead) -> dict[str, Any]:
+    """The lead's export columns, as JSON values (times in ISO 8601)."""
+    values = lead.values()
+    return {name: json_value(values[name]) for name in EXPORT_COLUMNS}
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A spreadsheet must not run what a visitor typed as a formula: such text gets a leading '."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+
+
 def export(leads: list[Lead], fmt: str, out: TextIO) -> None:
     if fmt == "jsonl":
         for lead in leads:
-            out.write(json.dumps(lead.to_json(), ensure_ascii=False) + "\n")
+            out.write(json.dumps(export_row(lead), ensure_ascii=False) + "\n")
         return
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
     for lead in leads:
-        row = lead.to_json()
-        row["questions"] = " | ".join(lead.questions)
-        # A spreadsheet must not run what a visitor typed as a formula.
-        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v) for k, v in row.items()})
+        row = {**export_row(lead), "questions": " | ".join(lead.questions)}
+        writer.writerow({name: spreadsheet_safe(value) for name, value in row.items()})
 
 
 def table(leads: list[Lead], out: TextIO) -> None:
@@ -63,9 +69,9 @@ def table(leads: list[Lead], out: TextIO) -> None:
         (
             lead.created_at.strftime("%Y-%m-%d %H:%M"),
             lead.id[:8],
-            lead.name,
-            lead.program_id,
-            lead.contact_method,
+            lead.answers["name"],
+            lead.answers["program_id"],
+            lead.answers["contact_method"],
             lead.delivery_status,
         )
         for lead in leads

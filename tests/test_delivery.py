@@ -11,6 +11,7 @@ from actions.inquiry.store import DELIVERED, LeadStore
 from tests.conftest import wait_for
 from tests.crm import FakeCRM
 from tests.test_lead_store import make_lead
+from tests.test_payload import VALIDATOR
 
 SECRET = "test-secret"
 
@@ -20,6 +21,11 @@ def store(tmp_path):
     lead_store = LeadStore(f"sqlite:///{tmp_path / 'leads.sqlite3'}")
     yield lead_store
     lead_store.dispose()
+
+
+def status(store: LeadStore, lead_id: str) -> str | None:
+    lead = store.get(lead_id)
+    return lead.delivery_status if lead else None
 
 
 def webhook(crm: FakeCRM) -> Webhook:
@@ -38,7 +44,9 @@ def test_every_lead_arrives_once_signed_despite_early_failures(store):
     assert set(crm.accepted) == {item.id for item in leads}
     assert set(crm.accepted_posts.values()) == {1}  # no repeat after a success
     assert crm.bad_signatures == []
-    assert crm.accepted[leads[0].id]["email"] == leads[0].email
+    assert crm.accepted[leads[0].id]["email"] == leads[0].answers["email"]
+    for payload in crm.accepted.values():  # what the CRM really received is the documented payload
+        VALIDATOR.validate(payload)
     assert all(store.get(item.id).delivery_status == DELIVERED for item in leads)
 
 
@@ -84,8 +92,8 @@ def test_pending_leads_survive_a_restart_of_the_worker(tmp_path):
         second = LeadStore(url)  # as after a restart: a new process, the same database
         restarted = DeliveryWorker(second, webhook(crm), interval=60)
         restarted.start()
-        wait_for(lambda: second.get(lead.id).delivery_status == DELIVERED, 10)
+        wait_for(lambda: status(second, lead.id) == DELIVERED, 10)
         restarted.stop()
         restarted.join(5)
-    assert second.get(lead.id).delivery_status == DELIVERED
+    assert status(second, lead.id) == DELIVERED
     assert crm.accepted_posts[lead.id] == 1

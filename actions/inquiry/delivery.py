@@ -1,9 +1,9 @@
 """Hand saved leads to the admissions CRM over a signed webhook.
 
-Every lead is POSTed as JSON with `X-Signature: sha256=<HMAC of the body>` and an
-`Idempotency-Key` (the lead id) that is the same on every retry, so the CRM can drop
-repeats. A lead stays `pending` in the store until the CRM answers 2xx: a CRM outage or a
-restart of this worker loses nothing.
+Every lead is POSTed as its versioned payload (payload.py) with `X-Signature:
+sha256=<HMAC of the body>` and an `Idempotency-Key` (the lead id) that is the same on every
+retry, so the CRM can drop repeats. A lead stays `pending` in the store until the CRM
+answers 2xx: a CRM outage or a restart of this worker loses nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import httpx
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from actions.inquiry.payload import build_payload
 from actions.inquiry.store import Lead, LeadStore
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class Webhook:
         return cls(url, os.environ.get(WEBHOOK_SECRET_ENV, "")) if url else None
 
     def send(self, client: httpx.Client, lead: Lead) -> None:
-        body = json.dumps(lead.to_json(), sort_keys=True).encode()
+        body = json.dumps(build_payload(lead), sort_keys=True).encode()
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": lead.id,

@@ -1,14 +1,14 @@
 """The inquiry form's actions: start, ask, validate, submit.
 
 Everything a visitor types while the form is open passes through `ValidateInquiryForm`,
-which decides in one place whether it is an answer to the question asked, a question to
-answer from the knowledge base, a correction, or a request to stop.
+which reads the message once and decides in one place whether it is an answer to the
+question asked (parsed by the field's declaration in fields.py), a question to answer from
+the knowledge base, a correction, or a request to stop.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from abc import ABC, abstractmethod
 from typing import Any
@@ -19,50 +19,22 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge, language
 from actions.dialogue import answers, suggestions
-from actions.dialogue.context import PROGRAM_SLOT, read_context
-from actions.inquiry import options, validators
+from actions.dialogue.context import read_context
+from actions.inquiry import fields
+from actions.inquiry.fields import FormField
 from actions.inquiry.lead_builder import build_lead
-from actions.inquiry.prompts import PROMPTS
+from actions.inquiry.replies import MIN_CONFIDENCE, Reopen, Reply
 from actions.inquiry.runtime import lead_store, notify_delivery
 from actions.inquiry.store import StoreUnavailable
+from actions.inquiry.validators import Invalid
 
 logger = logging.getLogger(__name__)
 
-FIELDS = list(PROMPTS)  # the form's slots, in the order they are asked
-ALL_SLOTS = [*FIELDS, "lead_consent_wording", "lead_sms_consent_wording", "lead_failures", "confirming_stop"]
+# Cleared when the form ends: what the visitor gave, and the form's own bookkeeping.
+ALL_SLOTS = [*fields.form_slots(), "lead_failures", "confirming_stop"]
 MAX_FAILURES = 3
-QUESTION_INTENT = re.compile(r"^(ask_\w+|bot_challenge)$")
-# Words that name a field in "change my email"; the later fields depend on the earlier.
-CORRECTIONS = {
-    "lead_name": ("name",),
-    "lead_email": ("email", "e-mail"),
-    "lead_phone": ("phone", "number", "mobile", "cell"),
-    "lead_program": ("program",),
-    "lead_study_option": ("campus", "location", "where", "online", "hybrid"),
-    "lead_contact_method": ("contact", "method", "reach me", "text", "call"),
-}
-DEPENDENTS = {
-    "lead_program": ["lead_study_option"],
-    "lead_contact_method": ["lead_consent", "lead_sms_consent"],
-    "lead_phone": ["lead_sms_consent"],
-}
-
-
-def _intent(tracker: Tracker) -> str:
-    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
-
-
-def _confidence(tracker: Tracker) -> float:
-    return float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0)
-
-
-def _yes_no(tracker: Tracker, text: str) -> bool | None:
-    lowered = text.strip().lower()
-    if _intent(tracker) == "affirm" or lowered in ("yes", "y", "yes please", "i agree", "agree", "ok", "okay", "sure"):
-        return True
-    if _intent(tracker) == "deny" or lowered in ("no", "n", "no thanks", "nope"):
-        return False
-    return None
+# An open-ended answer (a name) accepts almost any words, so a question must be surer to win.
+OPEN_ENDED_QUESTION_CONFIDENCE = 0.6
 
 
 class StartInquiry(Action):
@@ -83,28 +55,28 @@ class StartInquiry(Action):
 
 
 class AskField(Action, ABC):
-    """Asks for one field (see prompts.py), unless a "do you want to stop?" is pending."""
+    """Asks for one field (its declaration's prompt), unless a "do you want to stop?" is pending."""
 
     @property
     @abstractmethod
-    def slot(self) -> str:
-        """The form slot this action asks for."""
+    def field(self) -> FormField:
+        """The form field this action asks for."""
 
     def name(self) -> str:
-        return f"action_ask_{self.slot}"
+        return f"action_ask_{self.field.slot}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         if tracker.get_slot("confirming_stop"):
             return []
-        return PROMPTS[self.slot](dispatcher, tracker, domain)
+        return self.field.ask(dispatcher, tracker, domain)
 
 
-def _ask_action_for(slot: str) -> type[AskField]:
-    class_name = "Ask" + "".join(part.title() for part in slot.split("_"))
-    return type(class_name, (AskField,), {"slot": slot, "__module__": __name__})
+def _ask_action_for(field: FormField) -> type[AskField]:
+    class_name = "Ask" + "".join(part.title() for part in field.slot.split("_"))
+    return type(class_name, (AskField,), {"field": field, "__module__": __name__})
 
 
-ASK_ACTIONS = {slot: _ask_action_for(slot) for slot in FIELDS}
+ASK_ACTIONS = {field.slot: _ask_action_for(field) for field in fields.FIELDS}
 
 
 class ValidateInquiryForm(FormValidationAction):
@@ -114,32 +86,47 @@ class ValidateInquiryForm(FormValidationAction):
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[str]:
-        if tracker.get_slot("lead_contact_method") != "text":
-            return [s for s in domain_slots if s != "lead_sms_consent"]
-        return domain_slots
+        """The form's slots, less the fields this visitor is not asked (the text consent, unless texting)."""
+        return [slot for slot in domain_slots if slot not in fields.BY_SLOT or fields.BY_SLOT[slot].is_asked(tracker)]
 
     async def get_validation_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        slot = tracker.get_slot("requested_slot")
-        text = validators.clean_text((tracker.latest_message or {}).get("text"))
-        if slot not in FIELDS:
+        """The one reading of a reply to the form, dispatched to the asked field's parser.
+
+        It replaces rasa_sdk's per-slot `validate_<slot>` methods because a reply can also be
+        a question, a request to stop or a step back to an earlier field, none of which is a
+        value for the slot asked.
+        """
+        field = fields.BY_SLOT.get(tracker.get_slot("requested_slot") or "")
+        if field is None:
             return []
+        reply = Reply.read(tracker, knowledge.current(), language.current())
         if tracker.get_slot("confirming_stop"):
-            return self._after_stop_question(dispatcher, tracker, text)
-        wants_to_stop = _intent(tracker) == "stop" and _confidence(tracker) >= 0.5 and validators.is_plain_words(text)
-        if wants_to_stop and slot == "lead_name":  # "never mind" would pass as a name
-            return self._ask_to_stop(dispatcher, slot)
+            return self._after_stop_question(dispatcher, tracker, reply)
+        if field.open_ended:  # "never mind" would pass as a name: hear a stop or a question first
+            aside = self._aside(dispatcher, reply, field, OPEN_ENDED_QUESTION_CONFIDENCE)
+            if aside is not None:
+                return aside
         try:
-            value = self._value(slot, text, tracker)
-        except validators.Invalid as problem:
-            if wants_to_stop:
-                return self._ask_to_stop(dispatcher, slot)
-            if QUESTION_INTENT.match(_intent(tracker)) and _confidence(tracker) >= 0.5:
-                self._answer_question(dispatcher, tracker)
-                return [SlotSet(slot, None)]
-            return self._reject(dispatcher, tracker, slot, str(problem))
-        return self._accept(dispatcher, tracker, slot, value)
+            value = field.parse(reply)
+        except Invalid as problem:
+            aside = self._aside(dispatcher, reply, field)
+            return aside if aside is not None else self._reject(dispatcher, tracker, field, str(problem))
+        if isinstance(value, Reopen):
+            return self._reopen(dispatcher, field, value)
+        return self._accept(tracker, field, value)
+
+    def _aside(
+        self, dispatcher: CollectingDispatcher, reply: Reply, field: FormField, min_confidence: float = MIN_CONFIDENCE
+    ) -> list[EventType] | None:
+        """A request to stop, or a question, instead of an answer; None when it is neither."""
+        if reply.asks_to_stop():
+            return self._ask_to_stop(dispatcher, field.slot)
+        if reply.is_question(min_confidence):
+            self._answer_question(dispatcher, reply)
+            return [SlotSet(field.slot, None)]
+        return None
 
     @staticmethod
     def _ask_to_stop(dispatcher: CollectingDispatcher, slot: str) -> list[EventType]:
@@ -147,101 +134,47 @@ class ValidateInquiryForm(FormValidationAction):
         dispatcher.utter_message(response="reply_confirm_stop", buttons=buttons)
         return [SlotSet("confirming_stop", True), SlotSet(slot, None)]
 
-    def _value(self, slot: str, text: str, tracker: Tracker) -> Any:
-        kb, matcher = knowledge.current(), language.current()
-        # A question typed instead of a name is still a question.
-        if slot == "lead_name" and QUESTION_INTENT.match(_intent(tracker)) and _confidence(tracker) >= 0.6:
-            raise validators.Invalid("That looks like a question rather than a name.")
-        if slot == "lead_name":
-            return validators.full_name(text)
-        if slot == "lead_email":
-            return validators.email(text)
-        if slot == "lead_phone":
-            return validators.phone(text)
-        if slot == "lead_program":
-            discussed = tracker.get_slot(PROGRAM_SLOT)
-            chosen = discussed if discussed and _yes_no(tracker, text) else options.match_program(matcher, text)
-            if not chosen:
-                raise validators.Invalid("I didn't recognise that program. Please pick one of the options.")
-            return chosen
-        if slot == "lead_study_option":
-            program = tracker.get_slot("lead_program")
-            option = options.match_study_option(kb, matcher, None if program == options.NOT_SURE else program, text)
-            if not option:
-                raise validators.Invalid(
-                    "That isn't one of the places this program is offered. Please pick one of the options."
-                )
-            return option.id
-        if slot == "lead_contact_method":
-            method = options.match_contact_method(text)
-            if not method:
-                raise validators.Invalid("Please choose email, a phone call or a text message.")
-            return method
-        if slot in ("lead_consent", "lead_sms_consent"):
-            answer = _yes_no(tracker, text)
-            if answer is None:
-                raise validators.Invalid("Please answer yes or no.")
-            return answer
-        # lead_confirmed: yes sends; naming a field reopens it.
-        answer = _yes_no(tracker, text)
-        if answer is True:
-            return True
-        if self._field_named(text):
-            return "correct"
-        raise validators.Invalid(
-            "Say yes to send your details, or tell me what to change (for example 'change my email')."
-        )
+    @staticmethod
+    def _accept(tracker: Tracker, field: FormField, value: Any) -> list[EventType]:
+        """The answer fills the slot; what depended on an earlier answer is asked again."""
+        failures = dict(tracker.get_slot("lead_failures") or {})
+        failures.pop(field.slot, None)
+        cleared = [SlotSet(slot, None) for slot in field.dependents]
+        return [SlotSet(field.slot, value), *cleared, SlotSet("lead_failures", failures)]
 
     @staticmethod
-    def _field_named(text: str) -> str | None:
-        lowered = text.lower()
-        return next((slot for slot, words in CORRECTIONS.items() if any(w in lowered for w in words)), None)
+    def _reopen(dispatcher: CollectingDispatcher, field: FormField, reopen: Reopen) -> list[EventType]:
+        """Back to an earlier field: it, its dependents and the field just answered are asked again."""
+        dispatcher.utter_message(response=reopen.response, **reopen.values)
+        target = fields.BY_SLOT[reopen.slot]
+        cleared = dict.fromkeys([field.slot, target.slot, *target.dependents])
+        return [SlotSet(slot, None) for slot in cleared]
 
-    def _accept(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, value: Any) -> list[EventType]:
+    @staticmethod
+    def _reject(dispatcher: CollectingDispatcher, tracker: Tracker, field: FormField, reason: str) -> list[EventType]:
         failures = dict(tracker.get_slot("lead_failures") or {})
-        failures.pop(slot, None)
-        events: list[EventType] = [SlotSet(slot, value), SlotSet("lead_failures", failures)]
-        if slot in ("lead_consent", "lead_sms_consent") and value is False:
-            dispatcher.utter_message(response="reply_consent_declined", phone=knowledge.current().admissions.phone)
-            return [
-                SlotSet(slot, None),
-                SlotSet("lead_contact_method", None),
-                SlotSet("lead_consent", None),
-                SlotSet("lead_sms_consent", None),
-            ]
-        if slot == "lead_confirmed" and value == "correct":  # "change my email"
-            field = self._field_named((tracker.latest_message or {}).get("text") or "")
-            cleared = [field, *DEPENDENTS.get(field, [])] if field else []
-            dispatcher.utter_message(response="reply_correction")
-            return [SlotSet(s, None) for s in [*cleared, "lead_confirmed"]]
-        if slot == "lead_program":
-            events.append(SlotSet("lead_study_option", None))
-        return events
-
-    def _reject(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, reason: str) -> list[EventType]:
-        failures = dict(tracker.get_slot("lead_failures") or {})
-        failures[slot] = failures.get(slot, 0) + 1
+        failures[field.slot] = failures.get(field.slot, 0) + 1
         dispatcher.utter_message(response="reply_invalid_field", reason=reason)
-        if failures[slot] >= MAX_FAILURES:
+        if failures[field.slot] >= MAX_FAILURES:
             dispatcher.utter_message(response="reply_form_trouble", phone=knowledge.current().admissions.phone)
-        logger.info("inquiry field %s rejected (attempt %d)", slot, failures[slot])
-        return [SlotSet(slot, None), SlotSet("lead_failures", failures)]
+        logger.info("inquiry field %s rejected (attempt %d)", field.slot, failures[field.slot])
+        return [SlotSet(field.slot, None), SlotSet("lead_failures", failures)]
 
-    def _after_stop_question(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> list[EventType]:
-        if _yes_no(tracker, text) is True:
-            dispatcher.utter_message(response="reply_inquiry_cancelled", phone=knowledge.current().admissions.phone)
+    @staticmethod
+    def _after_stop_question(dispatcher: CollectingDispatcher, tracker: Tracker, reply: Reply) -> list[EventType]:
+        if reply.yes_no() is True:
+            dispatcher.utter_message(response="reply_inquiry_cancelled", phone=reply.kb.admissions.phone)
             cleared = [*ALL_SLOTS, "lead_id", "requested_slot"]
             return [*(SlotSet(s, None) for s in cleared), SlotSet("offered_inquiry", False), ActiveLoop(None)]
         dispatcher.utter_message(response="reply_inquiry_continue")
         return [SlotSet("confirming_stop", False), SlotSet(tracker.get_slot("requested_slot"), None)]
 
     @staticmethod
-    def _answer_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        kb, matcher = knowledge.current(), language.current()
-        topic = _intent(tracker).replace("ask_", "", 1)
+    def _answer_question(dispatcher: CollectingDispatcher, reply: Reply) -> None:
+        topic = reply.intent.replace("ask_", "", 1)
         if topic not in answers.HANDLERS:
             return
-        result = answers.answer(topic, kb, read_context(tracker, kb, matcher))
+        result = answers.answer(topic, reply.kb, read_context(reply.tracker, reply.kb, reply.matcher))
         for utterance in result.utterances:
             dispatcher.utter_message(response=utterance.response, **utterance.values)
 

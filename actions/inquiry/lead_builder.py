@@ -8,6 +8,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from actions.inquiry import fields
 from actions.inquiry.store import Lead, utc_now
 
 _QUESTION = re.compile(r"^ask_\w+$")
@@ -40,23 +41,23 @@ def page_url(tracker: Tracker) -> str | None:
     return None
 
 
+def answers(tracker: Tracker) -> dict[str, Any]:
+    """Each answer column's value from the form's slots; None for a field this visitor was not asked."""
+    values: dict[str, Any] = {}
+    for field in fields.FIELDS:
+        asked = field.is_asked(tracker)
+        for column, slot in ((field.column, field.slot), (field.wording, field.wording_slot)):
+            if column and slot:
+                values[column.name] = tracker.get_slot(slot) if asked else None
+    return values
+
+
 def build_lead(tracker: Tracker) -> Lead:
-    slot = tracker.get_slot
-    sms = slot("lead_contact_method") == "text"
     return Lead(
-        id=slot("lead_id") or str(uuid.uuid4()),
+        id=tracker.get_slot("lead_id") or str(uuid.uuid4()),
         conversation_id=tracker.sender_id,
-        name=slot("lead_name"),
-        email=slot("lead_email"),
-        phone=slot("lead_phone"),
-        program_id=slot("lead_program"),
-        study_option=slot("lead_study_option"),
-        contact_method=slot("lead_contact_method"),
-        consent_text=slot("lead_consent_wording") or "",
-        consent_given=slot("lead_consent") is True,
+        answers=answers(tracker),
         consent_at=utc_now(),
-        sms_consent_text=slot("lead_sms_consent_wording") if sms else None,
-        sms_consent_given=(slot("lead_sms_consent") is True) if sms else None,
         page_url=page_url(tracker),
         questions=questions_asked(tracker),
     )

@@ -2,18 +2,29 @@
 
 Where to study depends on the program: only its real campuses, hybrid where offered, and
 online through its online campus. Options are identified as `campus:mode`.
+
+The language layer (spaCy) is imported only inside the functions that read a reply: the
+field declarations import this module, and the lead store and the staff command line read
+those declarations without needing spaCy's seconds of start-up.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rasa_sdk import Tracker
 
 from actions.knowledge import KnowledgeBase
-from actions.language import PROGRAM, KnowledgeMatcher
+from actions.knowledge.model import Program
+
+if TYPE_CHECKING:
+    from actions.language import KnowledgeMatcher
 
 NOT_SURE = "not_sure"
 CONTACT_METHODS = {"email": "email", "phone": "a phone call", "text": "text message"}
-_METHOD_WORDS = {
+CONTACT_METHOD_WORDS = {
     "email": ("email", "e-mail", "mail"),
     "text": ("text", "sms", "texting", "message"),
     "phone": ("phone", "call", "calling", "ring"),
@@ -28,7 +39,9 @@ class StudyOption:
 
 
 def study_options(kb: KnowledgeBase, program_id: str | None) -> list[StudyOption]:
-    programs = [kb.program(program_id)] if program_id and kb.program(program_id) else list(kb.programs)
+    """The program's options; every program's when it is unknown or "not sure"."""
+    chosen = kb.program(program_id) if program_id else None
+    programs = [chosen] if chosen else list(kb.programs)
     found: dict = {}
     for program in programs:
         for offering in kb.offerings(program):
@@ -66,7 +79,21 @@ def match_study_option(
     return None
 
 
+def study_option_label(kb: KnowledgeBase, program_id: str | None, option_id: str) -> str:
+    """How an option reads on its button (the id itself if the knowledge base no longer has it)."""
+    return next((o.label for o in study_options(kb, program_id) if o.id == option_id), option_id)
+
+
+def discussed_program(kb: KnowledgeBase, tracker: Tracker) -> Program | None:
+    """The program the conversation was about before the form: offered first, and "yes" picks it."""
+    from actions.dialogue.context import PROGRAM_SLOT  # see the module docstring
+
+    return kb.program(tracker.get_slot(PROGRAM_SLOT) or "")
+
+
 def match_program(matcher: KnowledgeMatcher, text: str) -> str | None:
+    from actions.language import PROGRAM  # see the module docstring
+
     lowered = text.lower()
     if any(word in lowered for word in _NOT_SURE_WORDS):
         return NOT_SURE
@@ -76,7 +103,8 @@ def match_program(matcher: KnowledgeMatcher, text: str) -> str | None:
     return matcher.resolve(PROGRAM, text)
 
 
-def match_contact_method(text: str) -> str | None:
+def match_choice(words: Mapping[str, Sequence[str]], text: str) -> str | None:
+    """The one choice whose words the text uses (none when it uses the words of several)."""
     lowered = text.lower()
-    hits = [method for method, words in _METHOD_WORDS.items() if any(w in lowered for w in words)]
+    hits = [choice for choice, choice_words in words.items() if any(w in lowered for w in choice_words)]
     return hits[0] if len(hits) == 1 else None

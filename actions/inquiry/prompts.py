@@ -1,21 +1,28 @@
-"""How the inquiry form asks for each field: wording from the domain, choices as buttons."""
+"""How the inquiry form asks for each field and shows each answer: wording from the domain,
+choices as buttons. Each field's declaration in fields.py names its prompt and its display.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge
-from actions.dialogue.context import PROGRAM_SLOT
 from actions.inquiry import options
 
+if TYPE_CHECKING:
+    from actions.inquiry.fields import FormField
+
 Prompt = Callable[[CollectingDispatcher, Tracker, dict[str, Any]], list[EventType]]
+# How an answer reads in the summary: (the slot's value, the form so far) -> text.
+Display = Callable[[Any, Tracker], str]
 YES_NO = [{"title": "Yes", "payload": "yes"}, {"title": "No", "payload": "no"}]
+NOT_SURE_LABEL = "Not sure yet"
 
 
 def render(domain: dict[str, Any], response: str, **values: Any) -> str:
@@ -24,9 +31,27 @@ def render(domain: dict[str, Any], response: str, **values: Any) -> str:
     return re.sub(r"{(\w+)}", lambda m: str(values.get(m.group(1), m.group(0))), template)
 
 
-def _free_text(response: str) -> Prompt:
+def wording_slot(slot: str) -> str:
+    """Where the exact question a field was asked with is kept, as evidence of what was agreed."""
+    return f"{slot}_wording"
+
+
+def say(response: str) -> Prompt:
+    """A question answered in the visitor's own words."""
+
     def ask(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         dispatcher.utter_message(response=response)
+        return []
+
+    return ask
+
+
+def choose(response: str, choices: Mapping[str, str]) -> Prompt:
+    """A question answered with one of a few buttons; each button sends its choice's key."""
+    buttons = [{"title": label[0].upper() + label[1:], "payload": key} for key, label in choices.items()]
+
+    def ask(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(response=response, buttons=buttons)
         return []
 
     return ask
@@ -35,10 +60,10 @@ def _free_text(response: str) -> Prompt:
 def ask_program(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
     """The program already discussed is offered first (and "yes" chooses it)."""
     kb = knowledge.current()
-    discussed = kb.program(tracker.get_slot(PROGRAM_SLOT) or "")
+    discussed = options.discussed_program(kb, tracker)
     programs = sorted(kb.programs, key=lambda p: p is not discussed)
     buttons = [{"title": p.name, "payload": p.name} for p in programs]
-    buttons.append({"title": "Not sure yet", "payload": "not sure yet"})
+    buttons.append({"title": NOT_SURE_LABEL, "payload": "not sure yet"})
     if discussed:
         dispatcher.utter_message(
             response="reply_ask_lead_program_discussed", buttons=buttons, program_name=discussed.name
@@ -58,58 +83,52 @@ def ask_study_option(dispatcher: CollectingDispatcher, tracker: Tracker, domain:
     return []
 
 
-def ask_contact_method(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-    buttons = [
-        {"title": label[0].upper() + label[1:], "payload": key} for key, label in options.CONTACT_METHODS.items()
-    ]
-    dispatcher.utter_message(response="reply_ask_lead_contact_method", buttons=buttons)
-    return []
-
-
 def ask_consent(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
     method = options.CONTACT_METHODS.get(tracker.get_slot("lead_contact_method") or "", "")
     wording = render(domain, "reply_ask_lead_consent", method=method)
     dispatcher.utter_message(text=wording, buttons=YES_NO)
-    return [SlotSet("lead_consent_wording", wording)]
+    return [SlotSet(wording_slot("lead_consent"), wording)]
 
 
 def ask_sms_consent(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
     wording = render(domain, "reply_ask_lead_sms_consent", phone=tracker.get_slot("lead_phone") or "")
     dispatcher.utter_message(text=wording, buttons=YES_NO)
-    return [SlotSet("lead_sms_consent_wording", wording)]
+    return [SlotSet(wording_slot("lead_sms_consent"), wording)]
 
 
-def ask_confirmation(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-    buttons = [{"title": "Send it", "payload": "yes"}, {"title": "Change something", "payload": "change something"}]
-    dispatcher.utter_message(response="reply_ask_lead_confirmed", buttons=buttons, **summary(tracker))
-    return []
+def ask_confirmation(fields: Sequence[FormField]) -> Prompt:
+    """The summary of the fields given, before anything is sent."""
+
+    def ask(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        buttons = [{"title": "Send it", "payload": "yes"}, {"title": "Change something", "payload": "change something"}]
+        dispatcher.utter_message(response="reply_ask_lead_confirmed", buttons=buttons, summary=summary(fields, tracker))
+        return []
+
+    return ask
 
 
-def summary(tracker: Tracker) -> dict[str, str]:
-    kb = knowledge.current()
-    program = kb.program(tracker.get_slot("lead_program") or "")
-    option_id = tracker.get_slot("lead_study_option") or ""
-    choice = next(
-        (o.label for o in options.study_options(kb, program.id if program else None) if o.id == option_id), option_id
+def summary(fields: Sequence[FormField], tracker: Tracker) -> str:
+    """One "Label: answer" line per field that has a summary label and was asked."""
+    return "\n".join(
+        f"{field.label}: {field.display(tracker.get_slot(field.slot), tracker)}"
+        for field in fields
+        if field.label and field.is_asked(tracker)
     )
-    return {
-        "name": tracker.get_slot("lead_name") or "",
-        "email": tracker.get_slot("lead_email") or "",
-        "phone": tracker.get_slot("lead_phone") or "",
-        "program": program.name if program else "Not sure yet",
-        "study_option": choice,
-        "contact_method": options.CONTACT_METHODS.get(tracker.get_slot("lead_contact_method") or "", ""),
-    }
 
 
-PROMPTS: dict[str, Prompt] = {
-    "lead_name": _free_text("reply_ask_lead_name"),
-    "lead_email": _free_text("reply_ask_lead_email"),
-    "lead_phone": _free_text("reply_ask_lead_phone"),
-    "lead_program": ask_program,
-    "lead_study_option": ask_study_option,
-    "lead_contact_method": ask_contact_method,
-    "lead_consent": ask_consent,
-    "lead_sms_consent": ask_sms_consent,
-    "lead_confirmed": ask_confirmation,
-}
+def show_text(value: Any, tracker: Tracker) -> str:
+    return "" if value is None else str(value)
+
+
+def show_program(value: Any, tracker: Tracker) -> str:
+    program = knowledge.current().program(value or "")
+    return program.name if program else NOT_SURE_LABEL
+
+
+def show_study_option(value: Any, tracker: Tracker) -> str:
+    return options.study_option_label(knowledge.current(), tracker.get_slot("lead_program"), value or "")
+
+
+def show_choice(choices: Mapping[str, str]) -> Display:
+    """A choice by its label, as its button and the questions name it."""
+    return lambda value, tracker: choices.get(value or "", "")

@@ -1,72 +1,70 @@
 """Durable lead storage: SQLite by default, PostgreSQL (or any SQLAlchemy URL) by setting.
 
 A lead's id is chosen when the form starts, so saving the same submission twice (a
-double click, a retried action call) stores it once.
+double click, a retried action call) stores it once. The table's schema comes from the
+migrations (migrations/): every store upgrades its database to the newest one on first use.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
 import uuid
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from alembic.util import CommandError
 from sqlalchemy.exc import IntegrityError
+
+from actions.inquiry import fields, migrate
 
 DATABASE_URL_ENV = "LEADS_DATABASE_URL"
 RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime"
 PENDING, DELIVERED = "pending", "delivered"
 
 metadata = sa.MetaData()
+# The lead's bookkeeping, then one column per answer the form's fields declare (fields.py).
+# The database gets its columns from the migrations; tests check the two agree.
 leads = sa.Table(
     "leads",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("conversation_id", sa.String(255), nullable=False),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("email", sa.Text, nullable=False),
-    sa.Column("phone", sa.String(20), nullable=False),
-    sa.Column("program_id", sa.String(64), nullable=False),
-    sa.Column("study_option", sa.Text, nullable=False),
-    sa.Column("contact_method", sa.String(16), nullable=False),
-    sa.Column("consent_text", sa.Text, nullable=False),
-    sa.Column("consent_given", sa.Boolean, nullable=False),
     sa.Column("consent_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("sms_consent_text", sa.Text),
-    sa.Column("sms_consent_given", sa.Boolean),
     sa.Column("page_url", sa.Text),
     sa.Column("questions", sa.Text, nullable=False, default="[]"),
     sa.Column("delivery_status", sa.String(16), nullable=False, default=PENDING, index=True),
     sa.Column("delivery_attempts", sa.Integer, nullable=False, default=0),
     sa.Column("delivered_at", sa.DateTime(timezone=True)),
     sa.Column("last_error", sa.Text),
+    *(column.sa_column() for column in fields.columns()),
 )
+_TIMES = ("created_at", "consent_at", "delivered_at")
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def json_value(value: Any) -> Any:
+    """A stored value as JSON carries it (export, CRM payload): times in ISO 8601, UTC."""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
 @dataclass
 class Lead:
+    """One visitor's inquiry: their answers, keyed by the fields' column names, and our bookkeeping."""
+
     conversation_id: str
-    name: str
-    email: str
-    phone: str
-    program_id: str
-    study_option: str
-    contact_method: str
-    consent_text: str
-    consent_given: bool
+    answers: dict[str, Any]
     consent_at: datetime
-    sms_consent_text: str | None = None
-    sms_consent_given: bool | None = None
     page_url: str | None = None
     questions: list[str] = field(default_factory=list)
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -76,12 +74,10 @@ class Lead:
     delivered_at: datetime | None = None
     last_error: str | None = None
 
-    def to_json(self) -> dict:
-        """The lead as admissions receives it (export and CRM webhook)."""
-        data = asdict(self)
-        for key in ("created_at", "consent_at", "delivered_at"):
-            data[key] = data[key].isoformat() if data[key] else None
-        return data
+    def values(self) -> dict[str, Any]:
+        """Every stored value by column name: the row, and what the export and the payload pick from."""
+        bookkeeping = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "answers"}
+        return {**bookkeeping, **self.answers}
 
     def __repr__(self) -> str:  # never show contact details in logs or tracebacks
         return f"Lead(id={self.id!r}, status={self.delivery_status!r})"
@@ -108,19 +104,23 @@ class LeadStore:
         self._schema_lock = threading.Lock()
 
     def ensure_schema(self) -> None:
-        """Create the table on first use, so a database that is down delays nothing else."""
+        """Migrate the database to the newest schema on first use, so a database that is down
+        delays nothing else."""
         with self._schema_lock:
             if self._schema_ready:
                 return
             try:
-                metadata.create_all(self._engine)
+                with self._engine.begin() as connection:
+                    migrate.upgrade(connection)
+            except CommandError as error:  # e.g. a database migrated by a newer version of this code
+                raise StoreUnavailable(f"lead store schema cannot be upgraded: {error}") from None
             except sa.exc.SQLAlchemyError as error:
                 raise StoreUnavailable(f"lead store unavailable ({type(error).__name__})") from None
             self._schema_ready = True
 
     def save(self, lead: Lead) -> bool:
         """Write the lead durably; False when a lead with this id was already saved."""
-        row = {**asdict(lead), "questions": json.dumps(lead.questions)}
+        row = {**lead.values(), "questions": json.dumps(lead.questions)}
         self.ensure_schema()
         try:
             with self._engine.begin() as connection:
@@ -165,7 +165,7 @@ class LeadStore:
                 .values(delivery_attempts=leads.c.delivery_attempts + 1, last_error=reason[:500])
             )
 
-    def _update(self, lead_id: str, **values) -> None:
+    def _update(self, lead_id: str, **values: Any) -> None:
         with self._engine.begin() as connection:
             connection.execute(
                 leads.update()
@@ -177,11 +177,12 @@ class LeadStore:
         self._engine.dispose()
 
 
-def _lead(row) -> Lead:
+def _lead(row: Mapping[str, Any]) -> Lead:
     data = dict(row)
     data["questions"] = json.loads(data["questions"] or "[]")
-    for key in ("created_at", "consent_at", "delivered_at"):
+    for key in _TIMES:
         # SQLite returns naive datetimes; every time stored here is UTC.
         if data[key] is not None and data[key].tzinfo is None:
             data[key] = data[key].replace(tzinfo=timezone.utc)
-    return Lead(**data)
+    answers = {column.name: data.pop(column.name) for column in fields.columns()}
+    return Lead(answers=answers, **data)

@@ -1,0 +1,165 @@
+"""The inquiry form's fields, each declared once, in the order they are asked.
+
+A field's declaration says everything about it: its slot, how it is asked (prompts.py), what
+a reply means (replies.py), the words that name it in "change my email", the fields that
+depend on it, how the summary shows it, where the lead keeps it, whether it leaves in the
+export and the CRM payload, and whether it is personal data. The ask actions, the
+validation, corrections, the summary, the lead, the `leads` table, the export columns and the
+CRM payload are all derived from `FIELDS`; tests/test_form_fields.py checks it against
+domain.yml.
+
+Adding a field: declare it here, add its slot, `reply_ask_*` response, `action_ask_*` action
+and place in the form to domain.yml, add a migration for its column
+(actions/inquiry/migrations/), document it in the CRM payload schema if it is sent, and test it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from rasa_sdk import Tracker
+
+from actions.inquiry import options, prompts, replies, validators
+from actions.inquiry.prompts import Display, Prompt
+from actions.inquiry.replies import Parser
+
+
+@dataclass(frozen=True)
+class Column:
+    """Where the lead keeps an answer; its name is also its export column and payload key."""
+
+    name: str
+    type: sa.types.TypeEngine
+    nullable: bool = False
+    exported: bool = True  # a column of `python -m actions.leads export`
+    sent: bool = True  # a key of the CRM payload (documented in schemas/lead-payload-v*.schema.json)
+
+    def sa_column(self) -> sa.Column:
+        return sa.Column(self.name, self.type, nullable=self.nullable)
+
+
+@dataclass(frozen=True)
+class FormField:
+    slot: str
+    ask: Prompt
+    parse: Parser
+    column: Column | None = None  # None: the answer is not kept (the summary's "yes")
+    wording: Column | None = None  # keeps the exact question asked (consent evidence)
+    label: str | None = None  # its line in the summary; None: not shown there
+    display: Display = prompts.show_text
+    names: tuple[str, ...] = ()  # words that name it in "change my ..."
+    dependents: tuple[str, ...] = ()  # slots asked again when this answer changes
+    asked_if: Callable[[Tracker], bool] | None = None  # None: always asked
+    open_ended: bool = False  # any words can be an answer: "stop" and questions are heard first
+    personal: bool = False  # contact details: never logged, shown only to the visitor and staff
+
+    def is_asked(self, tracker: Tracker) -> bool:
+        return self.asked_if is None or self.asked_if(tracker)
+
+    @property
+    def wording_slot(self) -> str | None:
+        return prompts.wording_slot(self.slot) if self.wording else None
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return tuple(column for column in (self.column, self.wording) if column)
+
+
+def _texting(tracker: Tracker) -> bool:
+    return tracker.get_slot("lead_contact_method") == "text"
+
+
+DETAILS: tuple[FormField, ...] = (
+    FormField(
+        "lead_name",
+        ask=prompts.say("reply_ask_lead_name"),
+        parse=replies.words(validators.full_name),
+        column=Column("name", sa.Text()),
+        label="Name",
+        names=("name",),
+        open_ended=True,
+        personal=True,
+    ),
+    FormField(
+        "lead_email",
+        ask=prompts.say("reply_ask_lead_email"),
+        parse=replies.words(validators.email),
+        column=Column("email", sa.Text()),
+        label="Email",
+        names=("email", "e-mail"),
+        personal=True,
+    ),
+    FormField(
+        "lead_phone",
+        ask=prompts.say("reply_ask_lead_phone"),
+        parse=replies.words(validators.phone),
+        column=Column("phone", sa.String(20)),
+        label="Phone",
+        names=("phone", "number", "mobile", "cell"),
+        dependents=("lead_sms_consent",),  # its question names the number
+        personal=True,
+    ),
+    FormField(
+        "lead_program",
+        ask=prompts.ask_program,
+        parse=replies.program,
+        column=Column("program_id", sa.String(64)),
+        label="Program",
+        display=prompts.show_program,
+        names=("program",),
+        dependents=("lead_study_option",),  # the options are the program's
+    ),
+    FormField(
+        "lead_study_option",
+        ask=prompts.ask_study_option,
+        parse=replies.study_option,
+        column=Column("study_option", sa.Text()),
+        label="Where",
+        display=prompts.show_study_option,
+        names=("campus", "location", "where", "online", "hybrid"),
+    ),
+    FormField(
+        "lead_contact_method",
+        ask=prompts.choose("reply_ask_lead_contact_method", options.CONTACT_METHODS),
+        parse=replies.choice(options.CONTACT_METHOD_WORDS, "Please choose email, a phone call or a text message."),
+        column=Column("contact_method", sa.String(16)),
+        label="Contact by",
+        display=prompts.show_choice(options.CONTACT_METHODS),
+        names=("contact", "method", "reach me", "text", "call"),
+        dependents=("lead_consent", "lead_sms_consent"),  # consent is given for one way
+    ),
+    FormField(
+        "lead_consent",
+        ask=prompts.ask_consent,
+        parse=replies.consent(declined_reopens="lead_contact_method"),
+        column=Column("consent_given", sa.Boolean()),
+        wording=Column("consent_text", sa.Text()),
+    ),
+    FormField(
+        "lead_sms_consent",
+        ask=prompts.ask_sms_consent,
+        parse=replies.consent(declined_reopens="lead_contact_method"),
+        column=Column("sms_consent_given", sa.Boolean(), nullable=True),
+        wording=Column("sms_consent_text", sa.Text(), nullable=True),
+        asked_if=_texting,
+    ),
+)
+CONFIRMATION = FormField(
+    "lead_confirmed",
+    ask=prompts.ask_confirmation(DETAILS),
+    parse=replies.confirmation(DETAILS),
+)
+FIELDS: tuple[FormField, ...] = (*DETAILS, CONFIRMATION)
+BY_SLOT: dict[str, FormField] = {f.slot: f for f in FIELDS}
+
+
+def columns() -> list[Column]:
+    """The lead's answer columns, in form order."""
+    return [column for f in FIELDS for column in f.columns]
+
+
+def form_slots() -> list[str]:
+    """Every slot the form fills: the fields' and the kept question wordings'."""
+    return [slot for f in FIELDS for slot in (f.slot, f.wording_slot) if slot]

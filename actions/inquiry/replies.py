@@ -1,0 +1,155 @@
+"""What a visitor's reply to each form question means.
+
+The form's validation action reads the latest message once into a `Reply`; the field's
+parser (named in its declaration in fields.py) turns it into the slot's value, into a
+`Reopen` when the reply sends the visitor back to an earlier field, or raises `Invalid`
+with a reason to show.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from rasa_sdk import Tracker
+
+from actions.inquiry import options, validators
+from actions.inquiry.validators import Invalid
+from actions.knowledge import KnowledgeBase
+
+if TYPE_CHECKING:
+    from actions.inquiry.fields import FormField
+    from actions.language import KnowledgeMatcher
+
+QUESTION_INTENT = re.compile(r"^(ask_\w+|bot_challenge)$")
+MIN_CONFIDENCE = 0.5  # below this, the NLU's intent is a guess: the text decides
+_YES = ("yes", "y", "yes please", "i agree", "agree", "ok", "okay", "sure")
+_NO = ("no", "n", "no thanks", "nope")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The visitor's latest message while the form is open, read once for every decision."""
+
+    text: str  # cleaned (validators.clean_text)
+    intent: str
+    confidence: float
+    tracker: Tracker
+    kb: KnowledgeBase
+    matcher: KnowledgeMatcher
+
+    @classmethod
+    def read(cls, tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher) -> Reply:
+        message = tracker.latest_message or {}
+        intent = message.get("intent") or {}
+        return cls(
+            text=validators.clean_text(message.get("text")),
+            intent=intent.get("name") or "",
+            confidence=float(intent.get("confidence") or 0.0),
+            tracker=tracker,
+            kb=kb,
+            matcher=matcher,
+        )
+
+    def slot(self, name: str) -> Any:
+        return self.tracker.get_slot(name)
+
+    def is_question(self, min_confidence: float = MIN_CONFIDENCE) -> bool:
+        return bool(QUESTION_INTENT.match(self.intent)) and self.confidence >= min_confidence
+
+    def asks_to_stop(self) -> bool:
+        """Plain words meaning "stop": markup or code that the NLU calls `stop` is not a request."""
+        return self.intent == "stop" and self.confidence >= MIN_CONFIDENCE and validators.is_plain_words(self.text)
+
+    def yes_no(self) -> bool | None:
+        lowered = self.text.lower()
+        if self.intent == "affirm" or lowered in _YES:
+            return True
+        if self.intent == "deny" or lowered in _NO:
+            return False
+        return None
+
+
+@dataclass(frozen=True)
+class Reopen:
+    """The reply sends the visitor back to an earlier field (which is asked again, with its
+    dependents): "change my email" at the summary, or a declined consent."""
+
+    slot: str
+    response: str  # what the assistant says about it
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+Parser = Callable[[Reply], Any]
+
+
+def words(validator: Callable[[str], str]) -> Parser:
+    """An answer in the visitor's own words, checked by one of the validators."""
+    return lambda reply: validator(reply.text)
+
+
+def choice(choice_words: Mapping[str, Sequence[str]], reason: str) -> Parser:
+    """One of a few choices (a button's key, or words that name only that choice)."""
+
+    def parse(reply: Reply) -> str:
+        chosen = options.match_choice(choice_words, reply.text)
+        if chosen is None:
+            raise Invalid(reason)
+        return chosen
+
+    return parse
+
+
+def program(reply: Reply) -> str:
+    """A program named or picked, "not sure", or "yes" to the program the conversation was about."""
+    discussed = options.discussed_program(reply.kb, reply.tracker)
+    chosen = discussed.id if discussed and reply.yes_no() else options.match_program(reply.matcher, reply.text)
+    if not chosen:
+        raise Invalid("I didn't recognise that program. Please pick one of the options.")
+    return chosen
+
+
+def study_option(reply: Reply) -> str:
+    """Only a place where the chosen program is really offered (any program's when not sure)."""
+    chosen = reply.slot("lead_program")
+    program_id = None if chosen == options.NOT_SURE else chosen
+    option = options.match_study_option(reply.kb, reply.matcher, program_id, reply.text)
+    if not option:
+        raise Invalid("That isn't one of the places this program is offered. Please pick one of the options.")
+    return option.id
+
+
+def consent(declined_reopens: str) -> Parser:
+    """Only yes is consent; no sends the visitor back to `declined_reopens` to choose another way."""
+
+    def parse(reply: Reply) -> Literal[True] | Reopen:
+        answer = reply.yes_no()
+        if answer is None:
+            raise Invalid("Please answer yes or no.")
+        if answer:
+            return True
+        return Reopen(declined_reopens, "reply_consent_declined", {"phone": reply.kb.admissions.phone})
+
+    return parse
+
+
+def confirmation(fields: Sequence[FormField]) -> Parser:
+    """The summary's answer: yes sends the lead (True); naming one of `fields` reopens it."""
+
+    def parse(reply: Reply) -> Literal[True] | Reopen:
+        if reply.yes_no() is True:
+            return True
+        named = field_named(fields, reply.text)
+        if named is None:
+            raise Invalid("Say yes to send your details, or tell me what to change (for example 'change my email').")
+        return Reopen(named.slot, "reply_correction")
+
+    return parse
+
+
+def field_named(fields: Sequence[FormField], text: str) -> FormField | None:
+    """The first field (in form order) whose correction words the text uses."""
+    lowered = text.lower()
+    return next((f for f in fields if any(word in lowered for word in f.names)), None)
