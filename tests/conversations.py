@@ -116,14 +116,16 @@ class Scripts:
             if discussed
             else self.say("reply_ask_lead_program")
         )
+        details = {
+            "Name": person.name,
+            "Email": person.email,
+            "Phone": person.stored_phone,
+            "Program": program.name,
+            "Where": online.label,
+            "Contact by": options.CONTACT_METHODS[EMAIL],
+        }
         summary = self.say(
-            "reply_ask_lead_confirmed",
-            name=person.name,
-            email=person.email,
-            phone=person.stored_phone,
-            program=program.name,
-            study_option=online.label,
-            contact_method=EMAIL,
+            "reply_ask_lead_confirmed", summary="\n".join(f"{label}: {value}" for label, value in details.items())
         )
         return [
             ("I'd like more info", self.say("reply_ask_lead_name")),
