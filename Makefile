@@ -77,4 +77,4 @@ bench: setup train
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf models runtime results .pytest_cache
+	rm -rf models runtime results .pytest_cache mutants
