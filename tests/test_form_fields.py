@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import sqlalchemy as sa
 from rasa_sdk import Tracker
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
 from actions.inquiry import fields, form_actions
 from actions.inquiry.form_actions import ALL_SLOTS, ASK_ACTIONS
+from actions.inquiry.store import LeadStore
 from actions.inquiry.store import leads as leads_table
 from actions.leads import EXPORT_COLUMNS
 from tests.conftest import DOMAIN
@@ -89,3 +91,18 @@ def test_the_personal_fields_are_the_contact_details():
     """Issue #9's redaction and the log checks find contact details by this flag."""
     personal = {f.slot for f in fields.FIELDS if f.personal}
     assert {"lead_name", "lead_email", "lead_phone"} <= personal
+
+
+def test_each_answer_column_is_declared_as_the_migrations_made_it(tmp_path):
+    """The `leads` table is built from the declarations when store.py is imported; building
+    each column again here checks the declarations against a migrated database directly."""
+    url = f"sqlite:///{tmp_path / 'leads.sqlite3'}"
+    store = LeadStore(url)
+    store.ensure_schema()
+    store.dispose()
+    engine = sa.create_engine(url, future=True)
+    migrated = {c["name"]: c for c in sa.inspect(engine).get_columns("leads")}
+    engine.dispose()
+    for declared in (column.sa_column() for column in fields.columns()):
+        made = migrated[declared.name]
+        assert (declared.type.python_type, declared.nullable) == (made["type"].python_type, made["nullable"])

@@ -587,9 +587,14 @@ def test_a_lead_not_saved_is_sent_only_once_the_visitor_confirms_it_again(leads_
     runtime.lead_store.cache_clear()
     retried = run(SubmitInquiry(), make_tracker("yes", "affirm", after(COMPLETE, failed)))
     assert retried.texts == [] and list(leads_db.all()) == []
-    started = run(StartInquiry(), make_tracker("I'd like more info", "request_inquiry", after(COMPLETE, failed)))
-    run(SubmitInquiry(), make_tracker("", "inform", after(after(COMPLETE, failed), started)))
-    assert list(leads_db.all()) == []  # coming back, the details are shown for confirmation first
+
+
+def test_details_confirmed_but_never_saved_are_confirmed_again_when_the_visitor_comes_back(leads_db):
+    """E.g. the action server stopped between the "yes" and the save: the form starts again
+    with every answer kept, and must show the summary again rather than send at once."""
+    started = run(StartInquiry(), make_tracker("I'd like more info", "request_inquiry", COMPLETE))
+    submitted = run(SubmitInquiry(), make_tracker("", "inform", after(COMPLETE, started)))
+    assert submitted.texts == [] and list(leads_db.all()) == []
 
 
 def test_yes_at_the_summary_sends_the_lead(leads_db):
