@@ -3,10 +3,16 @@ derived from them: the ask actions, the lead's columns, the export and the paylo
 
 from __future__ import annotations
 
-import pytest
+import asyncio
 
-from actions.inquiry import fields
+import pytest
+import sqlalchemy as sa
+from rasa_sdk import Tracker
+from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
+
+from actions.inquiry import fields, form_actions
 from actions.inquiry.form_actions import ALL_SLOTS, ASK_ACTIONS
+from actions.inquiry.store import LeadStore
 from actions.inquiry.store import leads as leads_table
 from actions.leads import EXPORT_COLUMNS
 from tests.conftest import DOMAIN
@@ -34,6 +40,19 @@ def test_each_field_has_its_ask_action_and_question(field):
     assert f"action_ask_{field.slot}" in DOMAIN["actions"]
     assert ASK_ACTIONS[field.slot]().name() == f"action_ask_{field.slot}"
     assert f"reply_ask_{field.slot}" in DOMAIN["responses"]
+
+
+@pytest.mark.parametrize("field", fields.FIELDS, ids=lambda f: f.slot)
+def test_the_action_server_asks_each_field_with_its_declared_prompt(field):
+    """The ask actions are made while form_actions is imported, before mutation testing
+    switches a mutant on: making one again here lets `make mutation` check how they are made."""
+    executor = ActionExecutor()
+    executor.register_action(form_actions._ask_action_for(field))
+    state = {"sender_id": "visitor-1", "slots": {"lead_contact_method": "text", "lead_phone": "+14235550134"}}
+    served = asyncio.run(executor.run({"next_action": f"action_ask_{field.slot}", "tracker": state, "domain": DOMAIN}))
+    dispatcher = CollectingDispatcher()
+    events = field.ask(dispatcher, Tracker.from_dict(state), DOMAIN)
+    assert served == {"events": events, "responses": dispatcher.messages} and dispatcher.messages
 
 
 def test_kept_wordings_have_slots_the_actions_set_and_are_cleared_with_the_form():
@@ -72,3 +91,18 @@ def test_the_personal_fields_are_the_contact_details():
     """Issue #9's redaction and the log checks find contact details by this flag."""
     personal = {f.slot for f in fields.FIELDS if f.personal}
     assert {"lead_name", "lead_email", "lead_phone"} <= personal
+
+
+def test_each_answer_column_is_declared_as_the_migrations_made_it(tmp_path):
+    """The `leads` table is built from the declarations when store.py is imported; building
+    each column again here checks the declarations against a migrated database directly."""
+    url = f"sqlite:///{tmp_path / 'leads.sqlite3'}"
+    store = LeadStore(url)
+    store.ensure_schema()
+    store.dispose()
+    engine = sa.create_engine(url, future=True)
+    migrated = {c["name"]: c for c in sa.inspect(engine).get_columns("leads")}
+    engine.dispose()
+    for declared in (column.sa_column() for column in fields.columns()):
+        made = migrated[declared.name]
+        assert (declared.type.python_type, declared.nullable) == (made["type"].python_type, made["nullable"])

@@ -74,8 +74,8 @@ def _texting(tracker: Tracker) -> bool:
 DETAILS: tuple[FormField, ...] = (
     FormField(
         "lead_name",
-        ask=prompts.say("reply_ask_lead_name"),
-        parse=replies.words(validators.full_name),
+        ask=prompts.Say("reply_ask_lead_name"),
+        parse=replies.Words(validators.full_name),
         column=Column("name", sa.Text()),
         label="Name",
         names=("name",),
@@ -84,8 +84,8 @@ DETAILS: tuple[FormField, ...] = (
     ),
     FormField(
         "lead_email",
-        ask=prompts.say("reply_ask_lead_email"),
-        parse=replies.words(validators.email),
+        ask=prompts.Say("reply_ask_lead_email"),
+        parse=replies.Words(validators.email),
         column=Column("email", sa.Text()),
         label="Email",
         names=("email", "e-mail"),
@@ -93,8 +93,8 @@ DETAILS: tuple[FormField, ...] = (
     ),
     FormField(
         "lead_phone",
-        ask=prompts.say("reply_ask_lead_phone"),
-        parse=replies.words(validators.phone),
+        ask=prompts.Say("reply_ask_lead_phone"),
+        parse=replies.Words(validators.phone),
         column=Column("phone", sa.String(20)),
         label="Phone",
         names=("phone", "number", "mobile", "cell"),
@@ -122,25 +122,25 @@ DETAILS: tuple[FormField, ...] = (
     ),
     FormField(
         "lead_contact_method",
-        ask=prompts.choose("reply_ask_lead_contact_method", options.CONTACT_METHODS),
-        parse=replies.choice(options.CONTACT_METHOD_WORDS, "Please choose email, a phone call or a text message."),
+        ask=prompts.Choose("reply_ask_lead_contact_method", options.CONTACT_METHODS),
+        parse=replies.Choice(options.CONTACT_METHOD_WORDS, "Please choose email, a phone call or a text message."),
         column=Column("contact_method", sa.String(16)),
         label="Contact by",
-        display=prompts.show_choice(options.CONTACT_METHODS),
+        display=prompts.ShowChoice(options.CONTACT_METHODS),
         names=("contact", "method", "reach me", "text", "call"),
         dependents=("lead_consent", "lead_sms_consent"),  # consent is given for one way
     ),
     FormField(
         "lead_consent",
         ask=prompts.ask_consent,
-        parse=replies.consent(declined_reopens="lead_contact_method"),
+        parse=replies.Consent(declined_reopens="lead_contact_method"),
         column=Column("consent_given", sa.Boolean()),
         wording=Column("consent_text", sa.Text()),
     ),
     FormField(
         "lead_sms_consent",
         ask=prompts.ask_sms_consent,
-        parse=replies.consent(declined_reopens="lead_contact_method"),
+        parse=replies.Consent(declined_reopens="lead_contact_method"),
         column=Column("sms_consent_given", sa.Boolean(), nullable=True),
         wording=Column("sms_consent_text", sa.Text(), nullable=True),
         asked_if=_texting,
@@ -148,8 +148,8 @@ DETAILS: tuple[FormField, ...] = (
 )
 CONFIRMATION = FormField(
     "lead_confirmed",
-    ask=prompts.ask_confirmation(DETAILS),
-    parse=replies.confirmation(DETAILS),
+    ask=prompts.AskConfirmation(DETAILS),
+    parse=replies.Confirmation(DETAILS),
 )
 FIELDS: tuple[FormField, ...] = (*DETAILS, CONFIRMATION)
 BY_SLOT: dict[str, FormField] = {f.slot: f for f in FIELDS}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Tracker
@@ -36,25 +37,33 @@ def wording_slot(slot: str) -> str:
     return f"{slot}_wording"
 
 
-def say(response: str) -> Prompt:
+# The prompts and displays that fields.py configures are objects whose work is done in
+# `__call__`, not closures made by a factory: fields.py builds them while it is imported,
+# before mutation testing (mutmut) switches any mutant on, so a closure's logic would escape it.
+
+
+@dataclass(frozen=True, eq=False)
+class Say:
     """A question answered in the visitor's own words."""
 
-    def ask(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        dispatcher.utter_message(response=response)
+    response: str
+
+    def __call__(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(response=self.response)
         return []
 
-    return ask
 
-
-def choose(response: str, choices: Mapping[str, str]) -> Prompt:
+@dataclass(frozen=True, eq=False)
+class Choose:
     """A question answered with one of a few buttons; each button sends its choice's key."""
-    buttons = [{"title": label[0].upper() + label[1:], "payload": key} for key, label in choices.items()]
 
-    def ask(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        dispatcher.utter_message(response=response, buttons=buttons)
+    response: str
+    choices: Mapping[str, str]
+
+    def __call__(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        buttons = [{"title": label[0].upper() + label[1:], "payload": key} for key, label in self.choices.items()]
+        dispatcher.utter_message(response=self.response, buttons=buttons)
         return []
-
-    return ask
 
 
 def ask_program(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
@@ -96,15 +105,18 @@ def ask_sms_consent(dispatcher: CollectingDispatcher, tracker: Tracker, domain: 
     return [SlotSet(wording_slot("lead_sms_consent"), wording)]
 
 
-def ask_confirmation(fields: Sequence[FormField]) -> Prompt:
+@dataclass(frozen=True, eq=False)
+class AskConfirmation:
     """The summary of the fields given, before anything is sent."""
 
-    def ask(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        buttons = [{"title": "Send it", "payload": "yes"}, {"title": "Change something", "payload": "change something"}]
-        dispatcher.utter_message(response="reply_ask_lead_confirmed", buttons=buttons, summary=summary(fields, tracker))
-        return []
+    fields: Sequence[FormField]
 
-    return ask
+    def __call__(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        buttons = [{"title": "Send it", "payload": "yes"}, {"title": "Change something", "payload": "change something"}]
+        dispatcher.utter_message(
+            response="reply_ask_lead_confirmed", buttons=buttons, summary=summary(self.fields, tracker)
+        )
+        return []
 
 
 def summary(fields: Sequence[FormField], tracker: Tracker) -> str:
@@ -129,6 +141,11 @@ def show_study_option(value: Any, tracker: Tracker) -> str:
     return options.study_option_label(knowledge.current(), tracker.get_slot("lead_program"), value or "")
 
 
-def show_choice(choices: Mapping[str, str]) -> Display:
+@dataclass(frozen=True, eq=False)
+class ShowChoice:
     """A choice by its label, as its button and the questions name it."""
-    return lambda value, tracker: choices.get(value or "", "")
+
+    choices: Mapping[str, str]
+
+    def __call__(self, value: Any, tracker: Tracker) -> str:
+        return self.choices.get(value or "", "")

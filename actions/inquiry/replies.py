@@ -83,23 +83,33 @@ class Reopen:
 
 
 Parser = Callable[[Reply], Any]
+# The parsers that fields.py configures are objects whose work is done in `__call__`, not
+# closures made by a factory: fields.py builds them while it is imported, before mutation
+# testing (mutmut) switches any mutant on, so the logic of a closure would escape it.
 
 
-def words(validator: Callable[[str], str]) -> Parser:
+@dataclass(frozen=True, eq=False)
+class Words:
     """An answer in the visitor's own words, checked by one of the validators."""
-    return lambda reply: validator(reply.text)
+
+    validator: Callable[[str], str]
+
+    def __call__(self, reply: Reply) -> str:
+        return self.validator(reply.text)
 
 
-def choice(choice_words: Mapping[str, Sequence[str]], reason: str) -> Parser:
+@dataclass(frozen=True, eq=False)
+class Choice:
     """One of a few choices (a button's key, or words that name only that choice)."""
 
-    def parse(reply: Reply) -> str:
-        chosen = options.match_choice(choice_words, reply.text)
-        if chosen is None:
-            raise Invalid(reason)
-        return chosen
+    choice_words: Mapping[str, Sequence[str]]
+    reason: str
 
-    return parse
+    def __call__(self, reply: Reply) -> str:
+        chosen = options.match_choice(self.choice_words, reply.text)
+        if chosen is None:
+            raise Invalid(self.reason)
+        return chosen
 
 
 def program(reply: Reply) -> str:
@@ -121,32 +131,34 @@ def study_option(reply: Reply) -> str:
     return option.id
 
 
-def consent(declined_reopens: str) -> Parser:
+@dataclass(frozen=True, eq=False)
+class Consent:
     """Only yes is consent; no sends the visitor back to `declined_reopens` to choose another way."""
 
-    def parse(reply: Reply) -> Literal[True] | Reopen:
+    declined_reopens: str
+
+    def __call__(self, reply: Reply) -> Literal[True] | Reopen:
         answer = reply.yes_no()
         if answer is None:
             raise Invalid("Please answer yes or no.")
         if answer:
             return True
-        return Reopen(declined_reopens, "reply_consent_declined", {"phone": reply.kb.admissions.phone})
-
-    return parse
+        return Reopen(self.declined_reopens, "reply_consent_declined", {"phone": reply.kb.admissions.phone})
 
 
-def confirmation(fields: Sequence[FormField]) -> Parser:
+@dataclass(frozen=True, eq=False)
+class Confirmation:
     """The summary's answer: yes sends the lead (True); naming one of `fields` reopens it."""
 
-    def parse(reply: Reply) -> Literal[True] | Reopen:
+    fields: Sequence[FormField]
+
+    def __call__(self, reply: Reply) -> Literal[True] | Reopen:
         if reply.yes_no() is True:
             return True
-        named = field_named(fields, reply.text)
+        named = field_named(self.fields, reply.text)
         if named is None:
             raise Invalid("Say yes to send your details, or tell me what to change (for example 'change my email').")
         return Reopen(named.slot, "reply_correction")
-
-    return parse
 
 
 def field_named(fields: Sequence[FormField], text: str) -> FormField | None:
