@@ -102,16 +102,16 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         redacted = False
         with self.session_scope() as session:
             new_events = list(self._additional_events(session, tracker))
-            for data in self._stored_forms(tracker, len(tracker.events) - len(new_events)):
+            for data in self._events_to_store(tracker, len(tracker.events) - len(new_events)):
                 session.add(self._row(tracker.sender_id, data))
             if _personal_data_no_longer_needed(tracker, new_events):
                 session.flush()
                 redacted = self._redact_stored_events(session, tracker.sender_id)
             session.commit()
-        if redacted and self._stored_counts is not None:
+        if redacted and self.engine.dialect.name == "sqlite":
             self._checkpoint()
 
-    def _stored_forms(self, tracker: DialogueStateTracker, first_new: int) -> list[dict[str, Any]]:
+    def _events_to_store(self, tracker: DialogueStateTracker, first_new: int) -> list[dict[str, Any]]:
         """The new events as they are stored: a user event typed outside the form's personal
         fields has its contact details masked. Most turns have none and skip the form replay."""
         new = [event.as_dict() for event in itertools.islice(tracker.events, first_new, None)]
@@ -141,8 +141,8 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
 
         Rows keep their ids and number, so Rasa's count of stored events stays right.
         """
-        rows = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id).order_by(self.SQLEvent.id)
-        rows = rows.all()
+        query = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id)
+        rows = query.order_by(self.SQLEvent.id).all()
         stored = [json.loads(row.data) for row in rows]
         changed = False
         for row, before, after in zip(rows, stored, redact_events(stored, PERSONAL_SLOTS), strict=True):
