@@ -144,14 +144,24 @@ def test_other_visitors_conversations_are_left_alone(store):
     assert other is not None and other.get_slot("lead_email") == DANA.email
 
 
-def test_a_normal_turn_only_appends(store):
+def test_a_normal_turn_only_appends(store, monkeypatch):
     """The redaction runs when a form ends or a session starts, never on an ordinary turn."""
     converse_with_store(store, "visitor", [*session_start(), *user("hi", "greet")])
+    redactions: list[str] = []
+    redact = store._redact_stored_events
+
+    def noting(session: Any, sender_id: str) -> bool:
+        redactions.append(sender_id)
+        return redact(session, sender_id)
+
+    monkeypatch.setattr(store, "_redact_stored_events", noting)
     statements: list[str] = []
     sa.event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     converse_with_store(store, "visitor", user("how long is it?", "ask_duration"), *midway()[1:])
     writes = [sql.split()[0].upper() for sql in statements if not sql.lstrip().upper().startswith(("SELECT", "PRAGMA"))]
-    assert writes and set(writes) == {"INSERT"}
+    assert writes and set(writes) == {"INSERT"} and redactions == []
+    converse_with_store(store, "visitor", stop())
+    assert redactions == ["visitor"]
 
 
 # The real servers over REST
