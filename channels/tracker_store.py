@@ -13,21 +13,42 @@ with SQLite, all of it on the server's event loop, so every visitor waits for it
   per file) the count from that read is used, once; any other save counts as Rasa does.
 Other databases (PostgreSQL...) are used exactly as by Rasa's SQL store.
 
+Visitors' contact details leave the store (issue 9, actions/privacy/):
+- an email address or phone number typed outside the form is masked as it is stored;
+- what was typed into the form's personal fields stays while the form needs it (it survives
+  a restart mid-form), and is redacted from the visitor's stored events, in one transaction,
+  when the form ends with those slots cleared (lead saved, form stopped) and when a new
+  session begins (an unfinished form is never resumed: slots are not carried over);
+- with SQLite, redacted rows leave no trace in the file bytes: secure_delete zeroes what an
+  update frees, and a TRUNCATE checkpoint after each redaction copies the rewritten pages
+  into the database and empties the write-ahead log, which still held the old ones.
+A normal turn only pays a cheap look at each new event (an "@" or 7 digits in a message);
+the redaction runs when a form ends or a session starts.
+
 endpoints.yml: `tracker_store: {type: channels.tracker_store.SQLTrackerStore, dialect: ..., db: ...}`
 """
 
 from __future__ import annotations
 
 import itertools
+import json
+import logging
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from rasa.core import tracker_store
+from rasa.shared.core.events import ActiveLoop, Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
-SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
+from actions.privacy.personal_slots import PERSONAL_SLOTS
+from actions.privacy.redaction import mask_user_event, personal_inputs, redact_events, user_event_needs_masking
+
+logger = logging.getLogger(__name__)
+
+# secure_delete: space freed by a redaction is zeroed, not left with the old text in it.
+SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA secure_delete=ON")
 # Conversations read and not yet saved (one per visitor being answered right now).
 MAX_REMEMBERED_COUNTS = 10_000
 
@@ -74,3 +95,81 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         if stored is None:
             return super()._additional_events(session, tracker)
         return itertools.islice(tracker.events, stored, len(tracker.events))
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's save (appends the new events), with contact details masked or redacted."""
+        await self.stream_events(tracker)
+        redacted = False
+        with self.session_scope() as session:
+            new_events = list(self._additional_events(session, tracker))
+            for data in self._events_to_store(tracker, len(tracker.events) - len(new_events)):
+                session.add(self._row(tracker.sender_id, data))
+            if _personal_data_no_longer_needed(tracker, new_events):
+                session.flush()
+                redacted = self._redact_stored_events(session, tracker.sender_id)
+            session.commit()
+        if redacted and self.engine.dialect.name == "sqlite":
+            self._checkpoint()
+
+    def _events_to_store(self, tracker: DialogueStateTracker, first_new: int) -> list[dict[str, Any]]:
+        """The new events as they are stored: a user event typed outside the form's personal
+        fields has its contact details masked. Most turns have none and skip the form replay."""
+        new = [event.as_dict() for event in itertools.islice(tracker.events, first_new, None)]
+        if not any(user_event_needs_masking(data) for data in new):
+            return new
+        # Which messages answered a personal field: replayed over the session's events.
+        session = [event.as_dict() for event in itertools.islice(tracker.events, first_new)] + new
+        typed = personal_inputs(session, PERSONAL_SLOTS)
+        return [
+            mask_user_event(data) if user_event_needs_masking(data) and first_new + i not in typed else data
+            for i, data in enumerate(new)
+        ]
+
+    def _row(self, sender_id: str, data: dict[str, Any]) -> Any:
+        """A row of Rasa's `events` table, as Rasa's save makes it."""
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=data["event"],
+            timestamp=data.get("timestamp"),
+            intent_name=((data.get("parse_data") or {}).get("intent") or {}).get("name"),
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
+
+    def _redact_stored_events(self, session: Any, sender_id: str) -> bool:
+        """Rewrites the visitor's stored events without their contact details; whether any changed.
+
+        Rows keep their ids and number, so Rasa's count of stored events stays right.
+        """
+        query = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id)
+        rows = query.order_by(self.SQLEvent.id).all()
+        stored = [json.loads(row.data) for row in rows]
+        changed = False
+        for row, before, after in zip(rows, stored, redact_events(stored, PERSONAL_SLOTS), strict=True):
+            if after != before:
+                row.data = json.dumps(after)
+                changed = True
+        return changed
+
+    def _checkpoint(self) -> None:
+        """Copies the write-ahead log into the database file and empties it, so the
+        pre-redaction page images it holds are gone from disk."""
+        with self.engine.connect() as connection:
+            busy, _log_pages, _copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        if busy:
+            # A reader held the log: its old pages stay until the next redaction's checkpoint.
+            logger.warning("conversation store: the checkpoint after a redaction was blocked by a reader")
+
+
+def _personal_data_no_longer_needed(tracker: DialogueStateTracker, new_events: Sequence[Event]) -> bool:
+    """Whether this save ends the use of the visitor's contact details in the conversation:
+    a new session began (nothing is carried over), or a form ended this turn with its
+    personal slots cleared (a lead that failed to save keeps them, to be confirmed again)."""
+    if any(isinstance(event, SessionStarted) for event in new_events):
+        return True
+    form_ended = any(isinstance(event, ActiveLoop) and event.name is None for event in new_events)
+    return (
+        form_ended
+        and tracker.active_loop_name is None
+        and all(tracker.get_slot(slot) is None for slot in PERSONAL_SLOTS)
+    )

@@ -3,7 +3,8 @@
 A field's declaration says everything about it: its slot, how it is asked (prompts.py), what
 a reply means (replies.py), the words that name it in "change my email", the fields that
 depend on it, how the summary shows it, where the lead keeps it, whether it leaves in the
-export and the CRM payload, and whether it is personal data. The ask actions, the
+export and the CRM payload, and whether it is personal data (its slot listed in
+actions/privacy/personal_slots.py, which the Rasa server's store reads too). The ask actions, the
 validation, corrections, the summary, the lead, the `leads` table, the export columns and the
 CRM payload are all derived from `FIELDS`; tests/test_form_fields.py checks it against
 domain.yml.
@@ -24,6 +25,7 @@ from rasa_sdk import Tracker
 from actions.inquiry import options, prompts, replies, validators
 from actions.inquiry.prompts import Display, Prompt
 from actions.inquiry.replies import Parser
+from actions.privacy.personal_slots import PERSONAL_SLOTS
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,14 @@ class FormField:
     dependents: tuple[str, ...] = ()  # slots asked again when this answer changes
     asked_if: Callable[[Tracker], bool] | None = None  # None: always asked
     open_ended: bool = False  # any words can be an answer: "stop" and questions are heard first
-    personal: bool = False  # contact details: never logged, shown only to the visitor and staff
 
     def is_asked(self, tracker: Tracker) -> bool:
         return self.asked_if is None or self.asked_if(tracker)
+
+    @property
+    def personal(self) -> bool:
+        """Contact details: never logged, shown only to the visitor and staff, redacted from the conversation store."""
+        return self.slot in PERSONAL_SLOTS
 
     @property
     def wording_slot(self) -> str | None:
@@ -80,7 +86,6 @@ DETAILS: tuple[FormField, ...] = (
         label="Name",
         names=("name",),
         open_ended=True,
-        personal=True,
     ),
     FormField(
         "lead_email",
@@ -89,7 +94,6 @@ DETAILS: tuple[FormField, ...] = (
         column=Column("email", sa.Text()),
         label="Email",
         names=("email", "e-mail"),
-        personal=True,
     ),
     FormField(
         "lead_phone",
@@ -99,7 +103,6 @@ DETAILS: tuple[FormField, ...] = (
         label="Phone",
         names=("phone", "number", "mobile", "cell"),
         dependents=("lead_sms_consent",),  # its question names the number
-        personal=True,
     ),
     FormField(
         "lead_program",
