@@ -42,22 +42,14 @@ from rasa.core import tracker_store
 from rasa.shared.core.events import ActiveLoop, Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from actions.privacy.conversations import checkpoint, redact_conversation, set_sqlite_pragmas
 from actions.privacy.personal_slots import PERSONAL_SLOTS
-from actions.privacy.redaction import mask_user_event, personal_inputs, redact_events, user_event_needs_masking
+from actions.privacy.redaction import mask_user_event, personal_inputs, user_event_needs_masking
 
 logger = logging.getLogger(__name__)
 
-# secure_delete: space freed by a redaction is zeroed, not left with the old text in it.
-SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA secure_delete=ON")
 # Conversations read and not yet saved (one per visitor being answered right now).
 MAX_REMEMBERED_COUNTS = 10_000
-
-
-def _set_pragmas(connection: Any, _record: Any) -> None:
-    cursor = connection.cursor()
-    for pragma in SQLITE_PRAGMAS:
-        cursor.execute(pragma)
-    cursor.close()
 
 
 class SQLTrackerStore(tracker_store.SQLTrackerStore):
@@ -73,7 +65,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             engine = sa.create_engine(
                 self.engine.url, poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False}
             )
-            sa.event.listen(engine, "connect", _set_pragmas)
+            sa.event.listen(engine, "connect", set_sqlite_pragmas)
             self.engine.dispose()
             self.engine = engine
             self.sessionmaker.configure(bind=engine)
@@ -108,8 +100,8 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
                 session.flush()
                 redacted = self._redact_stored_events(session, tracker.sender_id)
             session.commit()
-        if redacted and self.engine.dialect.name == "sqlite":
-            self._checkpoint()
+        if redacted:
+            checkpoint(self.engine)
 
     def _events_to_store(self, tracker: DialogueStateTracker, first_new: int) -> list[dict[str, Any]]:
         """The new events as they are stored: a user event typed outside the form's personal
@@ -137,28 +129,9 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         )
 
     def _redact_stored_events(self, session: Any, sender_id: str) -> bool:
-        """Rewrites the visitor's stored events without their contact details; whether any changed.
-
-        Rows keep their ids and number, so Rasa's count of stored events stays right.
-        """
-        query = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id)
-        rows = query.order_by(self.SQLEvent.id).all()
-        stored = [json.loads(row.data) for row in rows]
-        changed = False
-        for row, before, after in zip(rows, stored, redact_events(stored, PERSONAL_SLOTS), strict=True):
-            if after != before:
-                row.data = json.dumps(after)
-                changed = True
-        return changed
-
-    def _checkpoint(self) -> None:
-        """Copies the write-ahead log into the database file and empties it, so the
-        pre-redaction page images it holds are gone from disk."""
-        with self.engine.connect() as connection:
-            busy, _log_pages, _copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
-        if busy:
-            # A reader held the log: its old pages stay until the next redaction's checkpoint.
-            logger.warning("conversation store: the checkpoint after a redaction was blocked by a reader")
+        """Rewrites the visitor's stored events without their contact details (in the session's
+        transaction); whether any changed. Shared with the action server's expiry sweep."""
+        return redact_conversation(session.connection(), sender_id)
 
 
 def _personal_data_no_longer_needed(tracker: DialogueStateTracker, new_events: Sequence[Event]) -> bool:

@@ -12,7 +12,7 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,9 +44,20 @@ leads = sa.Table(
     sa.Column("delivery_attempts", sa.Integer, nullable=False, default=0),
     sa.Column("delivered_at", sa.DateTime(timezone=True)),
     sa.Column("last_error", sa.Text),
+    sa.Column("exported_at", sa.DateTime(timezone=True)),  # first export: starts its retention too
     *(column.sa_column() for column in fields.columns()),
 )
-_TIMES = ("created_at", "consent_at", "delivered_at")
+# One row per erasure on request: proof it was done, without the person (a salted hash).
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("identifier_hash", sa.String(64), nullable=False),
+    sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("leads_deleted", sa.Integer, nullable=False),
+    sa.Column("conversations_deleted", sa.Integer, nullable=False),
+)
+_TIMES = ("created_at", "consent_at", "delivered_at", "exported_at")
 
 
 def utc_now() -> datetime:
@@ -73,6 +84,7 @@ class Lead:
     delivery_attempts: int = 0
     delivered_at: datetime | None = None
     last_error: str | None = None
+    exported_at: datetime | None = None
 
     def values(self) -> dict[str, Any]:
         """Every stored value by column name: the row, and what the export and the payload pick from."""
@@ -171,6 +183,55 @@ class LeadStore:
                 leads.update()
                 .where(leads.c.id == lead_id)
                 .values(delivery_attempts=leads.c.delivery_attempts + 1, **values)
+            )
+
+    def mark_exported(self, lead_ids: Iterable[str], at: datetime) -> None:
+        """Record the first export of each lead: from then on the lead may age out (retention)."""
+        ids = list(lead_ids)
+        if not ids:
+            return
+        with self._engine.begin() as connection:
+            connection.execute(
+                leads.update().where(leads.c.id.in_(ids), leads.c.exported_at.is_(None)).values(exported_at=at)
+            )
+
+    def handed_over_before(self, cutoff: datetime) -> list[str]:
+        """Ids of the leads delivered or exported before `cutoff`; a lead never handed over
+        is never among them, however old."""
+        query = sa.select(leads.c.id).where(
+            sa.or_(leads.c.delivered_at < cutoff, leads.c.exported_at < cutoff)  # NULL compares false
+        )
+        self.ensure_schema()
+        with self._engine.connect() as connection:
+            return list(connection.execute(query).scalars())
+
+    def matching(self, column: str, value: str) -> list[Lead]:
+        """The leads whose answer `column` (email, phone) is `value`, ignoring case."""
+        query = leads.select().where(sa.func.lower(leads.c[column]) == value.lower()).order_by(leads.c.created_at)
+        self.ensure_schema()
+        with self._engine.connect() as connection:
+            return [_lead(row) for row in connection.execute(query).mappings()]
+
+    def delete(self, lead_ids: Iterable[str]) -> int:
+        """Delete these leads; how many there were."""
+        ids = list(lead_ids)
+        if not ids:
+            return 0
+        with self._engine.begin() as connection:
+            return int(connection.execute(leads.delete().where(leads.c.id.in_(ids))).rowcount)
+
+    def record_erasure(
+        self, identifier_hash: str, at: datetime, leads_deleted: int, conversations_deleted: int
+    ) -> None:
+        self.ensure_schema()
+        with self._engine.begin() as connection:
+            connection.execute(
+                erasures.insert().values(
+                    identifier_hash=identifier_hash,
+                    erased_at=at,
+                    leads_deleted=leads_deleted,
+                    conversations_deleted=conversations_deleted,
+                )
             )
 
     def dispose(self) -> None:
