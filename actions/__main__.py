@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     except StoreUnavailable as error:  # questions can still be answered; leads will apologise
         print(f"Warning: {error}; inquiries cannot be saved until it is reachable", file=sys.stderr)
     try:
+        runtime.retention_policy()  # every setting checked before anything starts
         runtime.start_delivery()
+        runtime.start_retention()
     except ValueError as error:
         print(f"Cannot start the action server: {error}", file=sys.stderr)
         return 2

@@ -1,6 +1,8 @@
-"""Staff command line for leads: `python -m actions.leads export|list|retry`.
+"""Staff command line for leads: `python -m actions.leads export|list|retry|purge|erase`.
 
-Reads LEADS_DATABASE_URL like the action server (default: runtime/leads.sqlite3).
+Reads LEADS_DATABASE_URL like the action server (default: runtime/leads.sqlite3), and for
+purge and erase the conversation store of the endpoints file (ENDPOINTS_FILE, default
+endpoints.yml) like the Rasa server.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, TextIO
 
 from actions.inquiry import fields
 from actions.inquiry.delivery import Webhook, deliver_pending
-from actions.inquiry.store import Lead, LeadStore, json_value
+from actions.inquiry.store import Lead, LeadStore, json_value, utc_now
 
 # The export's own columns: the lead's bookkeeping around the answers the fields declare as
 # exported (fields.py), so the table, the CRM payload and the export can change apart.
@@ -91,11 +93,23 @@ def main(argv: list[str] | None = None) -> int:
     list_cmd = commands.add_parser("list", help="a readable table of leads")
     list_cmd.add_argument("--since", type=_since)
     commands.add_parser("retry", help="deliver pending leads to LEADS_WEBHOOK_URL now")
+    purge_cmd = commands.add_parser("purge", help="delete conversations and leads older than their retention")
+    purge_cmd.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    erase_cmd = commands.add_parser("erase", help="delete a person's leads and their conversations")
+    who = erase_cmd.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email")
+    who.add_argument("--phone", help="in any format; without a country code a US number")
     args = parser.parse_args(argv)
 
     store = LeadStore()
+    if args.command in ("purge", "erase"):
+        from actions.privacy import commands as privacy_commands  # only these need the conversation store
+
+        return privacy_commands.run(args, store, sys.stdout)
     if args.command == "export":
-        export(list(store.all(args.since)), args.format, sys.stdout)
+        exported = list(store.all(args.since))
+        export(exported, args.format, sys.stdout)
+        store.mark_exported((lead.id for lead in exported), utc_now())
     elif args.command == "list":
         table(list(store.all(args.since)), sys.stdout)
     else:

@@ -8,11 +8,26 @@ from functools import lru_cache
 
 from actions.inquiry.delivery import DeliveryWorker, Webhook
 from actions.inquiry.store import LeadStore
+from actions.privacy.conversations import ConversationStore
+from actions.privacy.retention import (
+    CONVERSATION_RETENTION_DAYS_ENV,
+    DEFAULT_CONVERSATION_RETENTION_DAYS,
+    DEFAULT_LEAD_RETENTION_DAYS,
+    LEAD_RETENTION_DAYS_ENV,
+    RetentionPolicy,
+    RetentionWorker,
+    session_expiry,
+)
 
 logger = logging.getLogger(__name__)
 _worker: DeliveryWorker | None = None
+_retention: RetentionWorker | None = None
 DELIVERY_INTERVAL_ENV = "LEADS_DELIVERY_INTERVAL"
 DEFAULT_DELIVERY_INTERVAL = 30.0
+RETENTION_INTERVAL_ENV = "RETENTION_INTERVAL"  # seconds between retention purges
+DEFAULT_RETENTION_INTERVAL = 3600.0
+EXPIRY_SWEEP_INTERVAL_ENV = "EXPIRY_SWEEP_INTERVAL"  # seconds between expired-session sweeps
+DEFAULT_EXPIRY_SWEEP_INTERVAL = 300.0
 
 
 @lru_cache(maxsize=1)
@@ -20,18 +35,49 @@ def lead_store() -> LeadStore:
     return LeadStore()
 
 
+def positive_setting(name: str, default: float, unit: str) -> float:
+    """A positive number from the environment; ValueError (the server does not start) otherwise."""
+    raw = os.environ.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a positive number of {unit}, not {raw!r}")
+    return value
+
+
 def delivery_interval() -> float:
     """Seconds between delivery rounds for leads the CRM has not taken yet."""
-    raw = os.environ.get(DELIVERY_INTERVAL_ENV, "")
-    if not raw:
-        return DEFAULT_DELIVERY_INTERVAL
-    try:
-        interval = float(raw)
-    except ValueError:
-        interval = 0.0
-    if not 0 < interval < float("inf"):
-        raise ValueError(f"{DELIVERY_INTERVAL_ENV} must be a positive number of seconds, not {raw!r}")
-    return interval
+    return positive_setting(DELIVERY_INTERVAL_ENV, DEFAULT_DELIVERY_INTERVAL, "seconds")
+
+
+def retention_policy() -> RetentionPolicy:
+    """CONVERSATION_RETENTION_DAYS and LEAD_RETENTION_DAYS, or their defaults."""
+    return RetentionPolicy(
+        conversation_days=positive_setting(
+            CONVERSATION_RETENTION_DAYS_ENV, DEFAULT_CONVERSATION_RETENTION_DAYS, "days"
+        ),
+        lead_days=positive_setting(LEAD_RETENTION_DAYS_ENV, DEFAULT_LEAD_RETENTION_DAYS, "days"),
+    )
+
+
+def start_retention() -> RetentionWorker:
+    """Start the background expiry sweep and retention purge; ValueError on a bad setting."""
+    global _retention
+    policy = retention_policy()
+    _retention = RetentionWorker(
+        lead_store(),
+        ConversationStore.from_endpoints(),
+        policy,
+        session_expiry(),
+        purge_interval=positive_setting(RETENTION_INTERVAL_ENV, DEFAULT_RETENTION_INTERVAL, "seconds"),
+        sweep_interval=positive_setting(EXPIRY_SWEEP_INTERVAL_ENV, DEFAULT_EXPIRY_SWEEP_INTERVAL, "seconds"),
+    )
+    _retention.start()
+    return _retention
 
 
 def start_delivery() -> DeliveryWorker | None:

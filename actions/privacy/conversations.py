@@ -131,10 +131,12 @@ class ConversationStore:
     """Whole conversations (all of a sender's events): find old ones, redact, delete."""
 
     def __init__(self, url: sa.engine.URL | str) -> None:
-        self.engine = sa.create_engine(url, future=True)
-        if self.engine.dialect.name == "sqlite":
-            self.engine.dispose()
-            self.engine = sa.create_engine(url, future=True, connect_args={"timeout": 30})
+        parsed = sa.engine.make_url(url)
+        # SQLite: a file the Rasa server has not made yet is not created here (as an empty one).
+        self._sqlite_file = Path(parsed.database or "") if parsed.get_backend_name() == "sqlite" else None
+        options = {"connect_args": {"timeout": 30}} if self._sqlite_file else {"pool_pre_ping": True}
+        self.engine = sa.create_engine(parsed, future=True, **options)
+        if self._sqlite_file:
             sa.event.listen(self.engine, "connect", set_sqlite_pragmas)
 
     @classmethod
@@ -145,6 +147,8 @@ class ConversationStore:
 
     def _has_table(self) -> bool:
         """Rasa creates the table on its first start: before that there is nothing to manage."""
+        if self._sqlite_file is not None and not self._sqlite_file.is_file():
+            return False
         with self.engine.connect() as connection:
             return sa.inspect(connection).has_table("events")
 
