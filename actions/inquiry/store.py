@@ -112,6 +112,9 @@ class LeadStore:
         self.url = url or default_url()
         options = {"connect_args": {"timeout": 30}} if self.url.startswith("sqlite") else {"pool_pre_ping": True}
         self._engine = sa.create_engine(self.url, future=True, **options)
+        if self._engine.dialect.name == "sqlite":
+            # An erased or purged lead leaves no readable trace in the file's free pages.
+            sa.event.listen(self._engine, "connect", _zero_freed_space)
         self._schema_ready = False
         self._schema_lock = threading.Lock()
 
@@ -236,6 +239,10 @@ class LeadStore:
 
     def dispose(self) -> None:
         self._engine.dispose()
+
+
+def _zero_freed_space(connection: Any, _record: Any) -> None:
+    connection.execute("PRAGMA secure_delete=ON")
 
 
 def _lead(row: Mapping[str, Any]) -> Lead:
