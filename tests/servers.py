@@ -76,9 +76,14 @@ def action_server_process(
     the server again where the Rasa server expects it.
     """
     port = port or free_port()
+    # Retention and the expiry sweep act on the conversations of this workdir's Rasa server,
+    # never on the project's runtime/ files.
+    endpoints = workdir / "endpoints-actions.yml"
+    endpoints.write_text(project_endpoints("http://unused/webhook", workdir / "conversations.sqlite3"))
     env = {
         "SANIC_HOST": HOST,
         "LEADS_DATABASE_URL": leads_url or f"sqlite:///{workdir / 'leads.sqlite3'}",
+        "ENDPOINTS_FILE": str(endpoints),
         **extra_env,
     }
     if knowledge_dir:
