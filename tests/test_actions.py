@@ -371,8 +371,9 @@ def test_next_steps_never_repeat_the_question_just_answered_and_end_with_admissi
         assert payloads[-1] == suggestions.CATALOG["contact"][1]
 
 
-@pytest.mark.parametrize("buttons", [suggestions.next_steps("duration"), suggestions.inquiry_offer()])
-def test_buttons_have_a_title_and_send_an_intent_the_domain_knows(buttons):
+@pytest.mark.parametrize("offer", ["next_steps", "inquiry_offer"])
+def test_buttons_have_a_title_and_send_an_intent_the_domain_knows(offer):
+    buttons = suggestions.next_steps("duration") if offer == "next_steps" else suggestions.inquiry_offer()
     for button in buttons:
         assert set(button) == {"title", "payload"}
         assert button["title"].strip() and not button["title"].startswith("/")

@@ -200,18 +200,19 @@ def test_broken_yaml_names_the_line(knowledge_copy):
 
 
 @pytest.mark.parametrize(
-    "original, broken",
+    "original, broken, reason",
     [
-        ("  - id: tulsa", "\t- id: tulsa"),  # a tab where YAML needs spaces
-        ("city: Tulsa", "city: Tul\x07sa"),  # a control character pasted in
+        ("  - id: tulsa", "\t- id: tulsa", "'\\t'"),  # a tab where YAML needs spaces
+        ("city: Tulsa", "city: Tul\x07sa", "#x0007"),  # a control character pasted in
     ],
 )
-def test_broken_yaml_is_one_problem_naming_the_line_it_is_on(knowledge_copy, original, broken):
+def test_broken_yaml_is_one_problem_naming_the_line_and_the_character(knowledge_copy, original, broken, reason):
     path = knowledge_copy / "campuses.yml"
     text = path.read_text().replace(original, broken)
     path.write_text(text)
     [problem] = _problems(knowledge_copy).splitlines()
     assert problem.startswith(f"campuses.yml: not valid YAML at line {_line_of(text, broken)}: ")
+    assert reason in problem
 
 
 def test_a_file_saved_in_another_encoding_is_named_with_the_line(knowledge_copy):
