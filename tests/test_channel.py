@@ -182,7 +182,8 @@ def test_a_failure_while_answering_is_logged_without_the_message_and_apologised_
 
     sender = f"visitor-{uuid.uuid4()}"
     [response] = post(ScriptedAgent(fails), {"sender": sender, "message": PERSONAL})
-    assert response.status_code == 200 and [r["text"] for r in response.json()] in ([a] for a in apologies(kb))
+    [reply] = response.json()
+    assert response.status_code == 200 and reply["text"] in apologies(kb)
     failure, no_reply = channel_records(caplog)
     assert failure.levelno == logging.ERROR and failure.exc_info and failure.exc_info[0] is RuntimeError
     assert sender in failure.getMessage() and "failed" in failure.getMessage()
