@@ -6,11 +6,13 @@ import re
 import subprocess
 import sys
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 
+from actions.inquiry.consent import wording_version
 from actions.knowledge import load_knowledge
-from tests.conftest import ROOT, edit_yaml
+from tests.conftest import DOMAIN, ROOT, edit_yaml
 from tests.conversations import BILLING, DANA, EMAIL, HEALTH_IT, Scripts, answered
 from tests.replies import load_replies
 from tests.servers import action_server, converse, exported_leads, rasa_server, say, texts
@@ -109,7 +111,8 @@ def test_an_inquiry_completed_over_rest_is_exported_exactly_once(servers, script
     sender = visitor()
     page = "https://college.example/programs/health-it"
     inquiry = scripts.inquiry()
-    converse(url, sender, inquiry, page_url=page)
+    started = datetime.now(timezone.utc)
+    converse(url, sender, inquiry, page_url=page + "?utm_source=mail&email=x%40example.com#apply")
     assert DANA.stored_phone not in texts(say(url, sender, "how long is it?"))  # details cleared
 
     mine = exported_leads(leads_url, sender)
@@ -122,7 +125,11 @@ def test_an_inquiry_completed_over_rest_is_exported_exactly_once(servers, script
         EMAIL,
     )
     assert lead["consent_given"] is True and lead["consent_text"] in scripts.consent_prompt()
-    assert lead["page_url"] == page and lead["questions"] == [inquiry[0][0]]
+    assert lead["page_url"] == page and lead["questions"] == [inquiry[0][0]]  # the query and fragment dropped
+    # The consent record: said yes over the REST channel, to this wording, before sending.
+    assert started < datetime.fromisoformat(lead["consent_at"]) < datetime.fromisoformat(lead["created_at"])
+    assert lead["consent_channel"] == "rest"
+    assert lead["consent_wording_version"] == wording_version(DOMAIN, "reply_ask_lead_consent")
     assert lead["delivery_status"] == "pending"
 
     # Personal data never reaches the servers' logs (both run at their default INFO level).
