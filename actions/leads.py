@@ -25,7 +25,6 @@ EXPORT_COLUMNS = [
     "created_at",
     "conversation_id",
     *(column.name for column in fields.columns() if column.exported),
-    "consent_at",
     "page_url",
     "questions",
     "delivery_status",

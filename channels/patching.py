@@ -44,8 +44,8 @@ _rasa_attributes: dict[Patch, Any] = {}
 
 
 def _qualified_name(attribute: Any) -> str:
-    function = getattr(attribute, "__func__", attribute)  # staticmethod/classmethod wrap a function
-    return f"{getattr(function, '__module__', '?')}.{getattr(function, '__qualname__', repr(function))}"
+    # Since Python 3.10 a staticmethod or classmethod carries its function's names itself.
+    return f"{getattr(attribute, '__module__', '?')}.{getattr(attribute, '__qualname__', repr(attribute))}"
 
 
 def is_installed(patch: Patch) -> bool:

@@ -39,9 +39,9 @@ SILENT_COMMANDS = {USER_INTENT_RESTART, USER_INTENT_SESSION_START}
 def problem_with(body: bytes) -> tuple[int, str] | None:
     """(status, reason) when the webhook body is unusable; None when it is fine."""
     try:
-        payload: Any = json.loads(body or b"")
-    except (ValueError, UnicodeDecodeError):
-        return 400, "the body must be a JSON object"
+        payload: Any = json.loads(body)
+    except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError is a ValueError)
+        payload = None
     if not isinstance(payload, dict):
         return 400, "the body must be a JSON object"
     sender, message = payload.get("sender"), payload.get("message")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actions.dialogue import phrasing
-from actions.inquiry import options
+from actions.inquiry import fields, options
 from actions.knowledge import KnowledgeBase
 from actions.knowledge.base import ONLINE
 from actions.knowledge.model import Campus, Program
@@ -116,16 +116,17 @@ class Scripts:
             if discussed
             else self.say("reply_ask_lead_program")
         )
-        details = {
-            "Name": person.name,
-            "Email": person.email,
-            "Phone": person.stored_phone,
-            "Program": program.name,
-            "Where": online.label,
-            "Contact by": options.CONTACT_METHODS[EMAIL],
+        shown = {  # the summary's "Label: answer" lines (labels declared in actions/inquiry/fields.py)
+            "lead_name": person.name,
+            "lead_email": person.email,
+            "lead_phone": person.stored_phone,
+            "lead_program": program.name,
+            "lead_study_option": online.label,
+            "lead_contact_method": options.CONTACT_METHODS[EMAIL],
         }
         summary = self.say(
-            "reply_ask_lead_confirmed", summary="\n".join(f"{label}: {value}" for label, value in details.items())
+            "reply_ask_lead_confirmed",
+            summary="\n".join(f"{fields.BY_SLOT[slot].label}: {answer}" for slot, answer in shown.items()),
         )
         return [
             ("I'd like more info", self.say("reply_ask_lead_name")),

@@ -172,10 +172,14 @@ def rasa_process(
 
 
 @contextlib.contextmanager
-def web_server(workdir: Path, server_url: str, port: int | None = None) -> Iterator[str]:
+def web_server(
+    workdir: Path, server_url: str, port: int | None = None, privacy_url: str | None = None
+) -> Iterator[str]:
     """Yields the URL of the demo page, whose widget talks to the Rasa server at server_url."""
     port = port or free_port()
     args = [sys.executable, "-m", "web.serve", "--host", HOST, "--port", str(port), "--server-url", server_url]
+    if privacy_url:
+        args += ["--privacy-url", privacy_url]
     with _process(args, f"http://{HOST}:{port}/", workdir / f"web-{port}.log", {}, 60):
         yield f"http://{HOST}:{port}"
 

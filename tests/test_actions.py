@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 from rasa_sdk.executor import ActionExecutor
 
-from actions.dialogue import phrasing
-from actions.dialogue.answers import HANDLERS
-from tests.conftest import DOMAIN, run_action
+from actions.dialogue import answers, phrasing, suggestions
+from actions.dialogue.answers import HANDLERS, Answer, Utterance
+from actions.dialogue.context import OFFER_SLOT
+from actions.knowledge import load_knowledge
+from actions.question_actions import _action_for
+from tests.conftest import DOMAIN, ROOT, edit_yaml, run_action
 
 MBC, HIT = "medical_billing_coding", "healthcare_it"
 
@@ -64,9 +68,12 @@ def test_follow_up_questions_use_the_program_discussed(kb, replies):
     )
 
 
-def test_plural_question_overrides_the_program_discussed():
+def test_plural_question_overrides_the_program_discussed(kb, replies):
     turn = run_action("duration", "how long do both take", "ask_duration", slots={"program": HIT})
-    assert len(turn.texts) == 2
+    assert turn.texts == [
+        replies.text("reply_duration", program_name=p.name, duration_months=p.duration_months) for p in kb.programs
+    ]
+    assert turn.slot("program") is None
 
 
 def test_and_billing_and_coding_switches_program_for_the_last_question(kb, replies):
@@ -254,3 +261,120 @@ def test_buttons_offer_next_steps_but_not_the_question_just_answered():
     payloads = [b["payload"] for b in turn.buttons]
     assert "/ask_duration" not in payloads and payloads[-1] == "/ask_contact" and len(payloads) == 4
     assert all("buttons" not in m or not m["buttons"] for m in turn.messages[:-1])
+
+
+def test_a_program_without_online_study_is_never_said_to_be_online(knowledge_copy, replies):
+    """The knowledge base decides: one program loses its online option, the other keeps only it."""
+
+    def change(data):
+        for program in data["programs"]:
+            if program["id"] == HIT:
+                program["online_campus"] = None
+            if program["id"] == MBC:
+                program["delivery"] = []
+
+    edit_yaml(knowledge_copy / "programs.yml", change)
+    kb = load_knowledge(knowledge_copy)
+    health_it, billing = kb.program(HIT), kb.program(MBC)
+    assert health_it and billing and kb.online_campus(health_it) is None
+    online = kb.online_campus(billing)
+    assert online and not billing.delivery
+    in_person_only = run_action("delivery", "is health IT online?", "ask_delivery", kb=kb)
+    assert in_person_only.texts == [
+        replies.text(
+            "reply_delivery_in_person_only", program_name=health_it.name, in_person=phrasing.in_person(kb, health_it)
+        )
+    ]
+    online_only = run_action("delivery", "is billing and coding online?", "ask_delivery", kb=kb)
+    assert online_only.texts == [
+        replies.text("reply_delivery_online_only", program_name=billing.name, online_campus=online.label)
+    ]
+
+
+@pytest.mark.parametrize("topic", [t for t in HANDLERS if t != "fallback"])
+def test_the_offer_flag_is_set_exactly_when_the_answer_offers_a_follow_up(replies, topic):
+    """data/rules.yml starts the form on a "yes" only while the flag is true, so an answer
+    without the offer must clear a flag an earlier answer set."""
+    turn = run_action(topic, "hello", f"ask_{topic}", slots={OFFER_SLOT: True})
+    offered = replies.text("reply_inquiry_offer") in turn.texts
+    assert turn.slot(OFFER_SLOT) is offered
+
+
+def test_a_fallback_leaves_the_offer_as_it_was():
+    turn = run_action("fallback", "blorp", "nlu_fallback", slots={OFFER_SLOT: True})
+    assert turn.slot(OFFER_SLOT) == "<unset>"  # rewound: the offer made before still stands
+
+
+def test_a_yes_starts_the_form_only_while_an_offer_stands():
+    rules = yaml.safe_load((ROOT / "data" / "rules.yml").read_text())["rules"]
+    on_yes = [r for r in rules if r["steps"][0] == {"intent": "affirm"} and {"action": "inquiry_form"} in r["steps"]]
+    assert on_yes
+    assert all({"slot_was_set": [{OFFER_SLOT: True}]} in rule.get("condition", []) for rule in on_yes)
+
+
+def test_an_entity_of_another_kind_does_not_hide_the_program_after_it(kb, replies):
+    """A button payload names the program by id; other entities (a future extractor's) are skipped."""
+    health_it = kb.program(HIT)
+    turn = run_action(
+        "duration",
+        '/ask_duration{"program": "healthcare_it"}',
+        "ask_duration",
+        entities=[{"entity": "time", "value": "next week"}, {"entity": "program", "value": HIT}],
+        slots={"program": MBC},
+    )
+    assert turn.texts == [
+        replies.text("reply_duration", program_name=health_it.name, duration_months=health_it.duration_months)
+    ]
+    assert turn.slot("program") == HIT
+
+
+def test_an_entity_without_a_value_is_ignored():
+    """`/ask_campus{"campus": null}` typed by a visitor: no campus named, not a place called "None"."""
+    empty = run_action(
+        "campus", '/ask_campus{"campus": null}', "ask_campus", entities=[{"entity": "campus", "value": None}]
+    )
+    assert empty.texts == run_action("campus", "/ask_campus", "ask_campus").texts
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """The answer registries, restored after a test adds to them."""
+    monkeypatch.setattr(answers, "HANDLERS", dict(answers.HANDLERS))
+    monkeypatch.setattr(answers, "PROGRAM_TOPICS", list(answers.PROGRAM_TOPICS))
+
+
+def test_a_new_handler_is_an_action_and_only_per_program_ones_are_repeated_for_another_program(kb, registry):
+    def made_up(topic: str):
+        return lambda kb, ctx: Answer(topic, [Utterance("reply_anything_else")], ctx.programs)
+
+    answers.handles("open_days")(made_up("open_days"))
+    answers.handles("tuition_plan", per_program=True)(made_up("tuition_plan"))
+    action = _action_for("tuition_plan")()
+    assert action.name() == "action_answer_tuition_plan"
+    assert answers.answer("followup", kb, _context(kb, "tuition_plan")).topic == "tuition_plan"
+    assert answers.answer("followup", kb, _context(kb, "open_days")).topic == "program_info"
+
+
+def _context(kb, previous_topic: str):
+    from actions.dialogue.context import Context
+
+    return Context((kb.program(HIT),), None, kb.programs, False, (), (), (), (), previous_topic)
+
+
+@pytest.mark.parametrize("topic", sorted({*suggestions.CATALOG, "greet"}))
+def test_next_steps_never_repeat_the_question_just_answered_and_end_with_admissions(topic):
+    buttons = suggestions.next_steps(topic)
+    payloads = [b["payload"] for b in buttons]
+    assert len(buttons) == suggestions.MAX_BUTTONS and len(set(payloads)) == len(payloads)
+    assert suggestions.CATALOG.get(topic, ("", "/none"))[1] not in payloads
+    if topic != "contact":
+        assert payloads[-1] == suggestions.CATALOG["contact"][1]
+
+
+@pytest.mark.parametrize("offer", ["next_steps", "inquiry_offer"])
+def test_buttons_have_a_title_and_send_an_intent_the_domain_knows(offer):
+    buttons = suggestions.next_steps("duration") if offer == "next_steps" else suggestions.inquiry_offer()
+    for button in buttons:
+        assert set(button) == {"title", "payload"}
+        assert button["title"].strip() and not button["title"].startswith("/")
+        assert button["payload"].startswith("/") and button["payload"][1:] in DOMAIN["intents"]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
 import uuid
+from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
+from actions.inquiry.consent import wording_version
 from actions.knowledge import load_knowledge
-from tests.conftest import ROOT, edit_yaml
+from channels.tracker_store import SQLTrackerStore
+from tests.conftest import DOMAIN, ROOT, edit_yaml
 from tests.conversations import BILLING, DANA, EMAIL, HEALTH_IT, Scripts, answered
 from tests.replies import load_replies
 from tests.servers import action_server, converse, exported_leads, rasa_server, say, texts
@@ -104,13 +109,25 @@ def test_an_invalid_knowledge_base_stops_the_action_server(knowledge_copy):
     )
 
 
-def test_an_inquiry_completed_over_rest_is_exported_exactly_once(servers, scripts):
+def contact_details(workdir: Path, sender: str) -> tuple[object, ...]:
+    """The name, email and phone slots of a conversation, as the Rasa server stored it."""
+    store = SQLTrackerStore(load_replies().domain, db=str(workdir / "conversations.sqlite3"))
+    tracker = asyncio.run(store.retrieve(sender))
+    assert tracker is not None, f"no stored conversation {sender}"
+    return tuple(tracker.get_slot(slot) for slot in ("lead_name", "lead_email", "lead_phone"))
+
+
+def test_an_inquiry_completed_over_rest_is_exported_once_and_its_details_cleared(servers, scripts):
     url, leads_url, workdir = servers
     sender = visitor()
     page = "https://college.example/programs/health-it"
     inquiry = scripts.inquiry()
-    converse(url, sender, inquiry, page_url=page)
-    assert DANA.stored_phone not in texts(say(url, sender, "how long is it?"))  # details cleared
+    started = datetime.now(timezone.utc)
+    page_as_sent = page + "?utm_source=mail&email=x%40example.com#apply"
+    converse(url, sender, inquiry[:-1], page_url=page_as_sent)
+    assert contact_details(workdir, sender) == (DANA.name, DANA.email, DANA.stored_phone)  # for the summary
+    converse(url, sender, inquiry[-1:], page_url=page_as_sent)
+    assert contact_details(workdir, sender) == (None, None, None)  # cleared once the lead is stored
 
     mine = exported_leads(leads_url, sender)
     assert len(mine) == 1
@@ -122,7 +139,11 @@ def test_an_inquiry_completed_over_rest_is_exported_exactly_once(servers, script
         EMAIL,
     )
     assert lead["consent_given"] is True and lead["consent_text"] in scripts.consent_prompt()
-    assert lead["page_url"] == page and lead["questions"] == [inquiry[0][0]]
+    assert lead["page_url"] == page and lead["questions"] == [inquiry[0][0]]  # the query and fragment dropped
+    # The consent record: said yes over the REST channel, to this wording, before sending.
+    assert started < datetime.fromisoformat(lead["consent_at"]) < datetime.fromisoformat(lead["created_at"])
+    assert lead["consent_channel"] == "rest"
+    assert lead["consent_wording_version"] == wording_version(DOMAIN, "reply_ask_lead_consent")
     assert lead["delivery_status"] == "pending"
 
     # Personal data never reaches the servers' logs (both run at their default INFO level).

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
-from actions.knowledge import KnowledgeError, load_knowledge
+from actions.knowledge import KnowledgeError, knowledge_dir, load_knowledge
+from actions.knowledge.loader import DEFAULT_DIR, KNOWLEDGE_DIR_ENV
 from tests.conftest import edit_yaml
 
 
@@ -30,8 +32,45 @@ def test_offerings_at_a_campus(kb):
         ("medical_billing_coding", ("online",)),
         ("healthcare_it", ("online",)),
     ]
-    assert kb.offerings_at(kb.campus("tulsa"))[0].program.id == "medical_billing_coding"
-    assert len(kb.offerings_at(kb.campus("tulsa"))) == 1
+    at_tulsa = [(o.program.id, o.campus.id, o.modes) for o in kb.offerings_at(kb.campus("tulsa"))]
+    assert at_tulsa == [("medical_billing_coding", "tulsa", ("on_campus",))]
+
+
+def _yaml(directory: Path, file_name: str):
+    return yaml.safe_load((directory / file_name).read_text(encoding="utf-8"))
+
+
+def test_every_section_of_every_file_reaches_the_knowledge_base():
+    kb = load_knowledge(DEFAULT_DIR)
+    definitions, contact = _yaml(DEFAULT_DIR, "definitions.yml"), _yaml(DEFAULT_DIR, "contact.yml")
+    assert [p.id for p in kb.programs] == [p["id"] for p in _yaml(DEFAULT_DIR, "programs.yml")["programs"]]
+    assert kb.delivery_modes == _yaml(DEFAULT_DIR, "programs.yml")["delivery_modes"]
+    assert [c.id for c in kb.campuses] == [c["id"] for c in _yaml(DEFAULT_DIR, "campuses.yml")["campuses"]]
+    assert [t.id for t in kb.terms] == [t["id"] for t in definitions["terms"]]
+    assert kb.relationship.dict() == {key: text.strip() for key, text in definitions["relationship"].items()}
+    assert kb.choosing == definitions["choosing"].strip()
+    assert kb.admissions.dict() == contact["admissions"]
+    assert [t.id for t in kb.unknown_topics] == [t["id"] for t in _yaml(DEFAULT_DIR, "unknown_topics.yml")["topics"]]
+
+
+def test_each_id_finds_its_own_entry_and_an_unknown_id_nothing(kb):
+    for entries, find in (
+        (kb.programs, kb.program),
+        (kb.campuses, kb.campus),
+        (kb.terms, kb.term),
+        (kb.unknown_topics, kb.unknown_topic),
+    ):
+        assert [find(entry.id) for entry in entries] == list(entries)
+        assert find("no_such_id") is None
+
+
+def test_the_knowledge_dir_variable_points_the_action_server_at_another_copy(knowledge_copy, monkeypatch):
+    edit_yaml(knowledge_copy / "contact.yml", lambda d: d["admissions"].update(inquiry="the new form"))
+    monkeypatch.delenv(KNOWLEDGE_DIR_ENV, raising=False)
+    assert knowledge_dir() == DEFAULT_DIR
+    monkeypatch.setenv(KNOWLEDGE_DIR_ENV, str(knowledge_copy))
+    assert knowledge_dir() == knowledge_copy
+    assert load_knowledge().admissions.inquiry == "the new form"
 
 
 def _problems(directory: Path) -> str:
@@ -122,6 +161,27 @@ def _program(data, program_id):
             lambda d: d["topics"][0].update(aliases=[]),
             "unknown_topics.yml: topics[0] (id 'tuition'): aliases: ensure this value has at least 1 items",
         ),
+        (
+            "programs.yml",
+            lambda d: _program(d, "healthcare_it").update(delivery=[], online_campus=None),
+            "programs.yml: programs[1] (id 'healthcare_it'): delivery: the program must be offered at a campus or "
+            "online",
+        ),
+        (
+            "campuses.yml",
+            lambda d: d["campuses"][3].update(id="tulsa"),
+            "campuses.yml: campuses[3] (id 'tulsa'): id: used more than once",
+        ),
+        (
+            "campuses.yml",
+            lambda d: d["campuses"][3]["aliases"].append("Oklahoma"),
+            "campuses.yml: campuses[3] (id 'augusta'): aliases: 'oklahoma' already names 'tulsa'",
+        ),
+        (
+            "campuses.yml",
+            lambda d: d["campuses"].append(None),  # a "-" left on its own line
+            "campuses.yml: campuses[4]: none is not an allowed value",
+        ),
     ],
 )
 def test_invalid_edit_is_refused_naming_file_entry_and_field(knowledge_copy, file_name, change, expected):
@@ -129,10 +189,60 @@ def test_invalid_edit_is_refused_naming_file_entry_and_field(knowledge_copy, fil
     assert expected in _problems(knowledge_copy)
 
 
+def _line_of(text: str, part: str) -> int:
+    return next(number for number, line in enumerate(text.splitlines(), 1) if part in line)
+
+
 def test_broken_yaml_names_the_line(knowledge_copy):
     path = knowledge_copy / "campuses.yml"
     path.write_text(path.read_text().replace("  - id: tulsa", "  - id: [tulsa"))
     assert "campuses.yml: not valid YAML at line" in _problems(knowledge_copy)
+
+
+@pytest.mark.parametrize(
+    "original, broken, reason",
+    [
+        ("  - id: tulsa", "\t- id: tulsa", "'\\t'"),  # a tab where YAML needs spaces
+        ("city: Tulsa", "city: Tul\x07sa", "#x0007"),  # a control character pasted in
+    ],
+)
+def test_broken_yaml_is_one_problem_naming_the_line_and_the_character(knowledge_copy, original, broken, reason):
+    path = knowledge_copy / "campuses.yml"
+    text = path.read_text().replace(original, broken)
+    path.write_text(text)
+    [problem] = _problems(knowledge_copy).splitlines()
+    assert problem.startswith(f"campuses.yml: not valid YAML at line {_line_of(text, broken)}: ")
+    assert reason in problem
+
+
+def test_a_file_saved_in_another_encoding_is_named_with_the_line(knowledge_copy):
+    path = knowledge_copy / "contact.yml"
+    text = path.read_text().replace("inquiry: ", "inquiry: the café's ")
+    path.write_bytes(text.encode("cp1252"))
+    expected = f"contact.yml: not UTF-8 text at line {_line_of(text, 'café')}: save the file with UTF-8 encoding"
+    assert _problems(knowledge_copy) == expected
+
+
+def test_a_file_that_is_not_a_mapping_of_sections_is_named(knowledge_copy):
+    (knowledge_copy / "contact.yml").write_text("- (800) 705-9182\n")
+    assert _problems(knowledge_copy) == "contact.yml: must be a mapping of sections, found list"
+
+
+def test_an_unknown_mode_is_refused_listing_the_known_ones(knowledge_copy):
+    edit_yaml(
+        knowledge_copy / "programs.yml", lambda d: _program(d, "healthcare_it")["delivery"][0].update(modes=["x"])
+    )
+    in_person = sorted(set(_yaml(knowledge_copy, "programs.yml")["delivery_modes"]) - {"online"})
+    assert f"unknown mode 'x' (known: {', '.join(in_person)})" in _problems(knowledge_copy)
+
+
+def test_the_refusal_lists_every_problem_on_its_own_line(knowledge_copy):
+    edit_yaml(knowledge_copy / "contact.yml", lambda d: d["admissions"].update(phone="12", inquiry=""))
+    with pytest.raises(KnowledgeError) as raised:
+        load_knowledge(knowledge_copy)
+    problems = raised.value.problems
+    assert len(problems) == 2
+    assert str(raised.value).splitlines() == ["invalid knowledge base:", *(f"  {p}" for p in problems)]
 
 
 def test_missing_file_is_named(knowledge_copy):

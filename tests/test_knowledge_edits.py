@@ -47,7 +47,10 @@ def test_changed_duration_added_campus_and_third_program(knowledge_copy, replies
     assert pharmacy.slot("program") == "pharmacy_technician"
 
     every = run_action("duration", "how long are the programs", "ask_duration", kb=kb)
-    assert len(every.texts) == 3
+    assert every.texts == [
+        replies.text("reply_duration", program_name=p.name, duration_months=p.duration_months)
+        for p in (first, second, pharmacy_technician)
+    ]
     greeting = run_action("greet", "hi", "greet", kb=kb)
     names = f"{first.name}, {second.name} and Pharmacy Technician"
     assert greeting.text == replies.text("reply_greet", program_names=names)

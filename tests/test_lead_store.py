@@ -34,11 +34,13 @@ def make_lead(n: int = 0, **overrides: Any) -> Lead:
         contact_method="email",
         consent_text="May the college's admissions office contact you by email?",
         consent_given=True,
+        consent_at=utc_now(),
+        consent_wording_version="reply_ask_lead_consent@0123456789",
+        consent_channel="rest",
     )
     answers.update((key, value) for key, value in overrides.items() if key in answers)
     values: dict[str, Any] = {
         "conversation_id": f"conversation-{n}",
-        "consent_at": utc_now(),
         "page_url": "https://college.example/programs",
         "questions": ["how long is it?", "<script>alert(1)</script>"],
     }

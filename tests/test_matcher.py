@@ -6,6 +6,8 @@ import pytest
 
 from actions.language import CAMPUS, PROGRAM, UNKNOWN_TOPIC, KnowledgeMatcher
 
+MBC, HIT = "medical_billing_coding", "healthcare_it"
+
 
 def _found(matcher, text, kind):
     return list(dict.fromkeys(m.id for m in matcher.find(text) if m.kind == kind))
@@ -75,3 +77,27 @@ def test_a_new_alias_is_recognised_without_retraining(kb):
 
 def test_huge_messages_are_bounded(matcher):
     assert _found(matcher, "word " * 20000 + "medical billing", PROGRAM) == []
+
+
+def test_a_matcher_built_from_the_knowledge_base_knows_names_in_any_case_and_spelling(kb):
+    """Built here, not shared: what the action server builds at start-up from knowledge/."""
+    built = KnowledgeMatcher(kb)
+    assert _found(built, "MBC or HIT?", PROGRAM) == [MBC, HIT]  # short aliases: exact matches only
+    assert _found(built, "how lng is medcal biling", PROGRAM) == [MBC]
+    assert built.resolve(PROGRAM, "Medcal Biling") == MBC
+    assert built.resolve(CAMPUS, "TULSA OK") == "tulsa"
+
+
+@pytest.mark.parametrize("text", ["medcal biling or health IT", "health IT or medcal biling"])
+def test_a_misspelled_name_is_found_next_to_a_correctly_spelled_one(matcher, text):
+    assert sorted(_found(matcher, text, PROGRAM)) == sorted([MBC, HIT])
+
+
+def test_a_five_letter_name_is_found_misspelled(matcher):
+    assert _found(matcher, "is there a campus in tullsa", CAMPUS) == ["tulsa"]
+
+
+def test_a_value_with_another_first_letter_is_not_taken_for_a_name(matcher):
+    """Typos rarely hit the first letter; "Shattanooga" is not a campus we know of."""
+    assert matcher.resolve(CAMPUS, "chatanoga") == "chattanooga"
+    assert matcher.resolve(CAMPUS, "Shattanooga") is None

@@ -9,6 +9,7 @@ from jsonschema import Draft202012Validator
 
 from actions.inquiry import fields
 from actions.inquiry.payload import SCHEMA_FILE, SCHEMA_VERSION, build_payload
+from actions.inquiry.store import json_value
 from actions.inquiry.store import leads as leads_table
 from tests.test_lead_store import make_lead
 
@@ -55,7 +56,7 @@ def test_the_declared_answers_are_sent_under_their_column_names():
     lead = make_lead(6)
     payload = build_payload(lead)
     sent = [column.name for column in fields.columns() if column.sent]
-    assert sent and {name: payload[name] for name in sent} == {name: lead.answers[name] for name in sent}
+    assert sent and {name: payload[name] for name in sent} == {name: json_value(lead.answers[name]) for name in sent}
     assert payload["lead_id"] == lead.id and payload["schema_version"] == SCHEMA_VERSION
 
 

@@ -5,16 +5,23 @@ on the Rasa they were written for, and called by Rasa's own code where Rasa's fu
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import importlib
 import json
+import logging
+import re
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
 from typing import Any
 
+import aiohttp
 import pytest
 import rasa
+import sqlalchemy as sa
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
@@ -26,7 +33,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
-from channels import patching, server, speedups
+from channels import patching, server, speedups, tracker_store
 from channels.patching import Patch, RefusedPatches
 from channels.tracker_store import SQLTrackerStore
 from tests.conftest import ROOT
@@ -78,6 +85,7 @@ class ActionServerStub:
 
     def __init__(self, reply: dict[str, Any]) -> None:
         self.client_ports: list[int] = []
+        self.headers: list[dict[str, str]] = []  # of each request
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -86,6 +94,7 @@ class ActionServerStub:
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers["Content-Length"]))
                 stub.client_ports.append(self.client_address[1])
+                stub.headers.append(dict(self.headers))
                 body = json.dumps(reply).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -100,7 +109,7 @@ class ActionServerStub:
         self.url = f"http://{HOST}:{self._server.server_port}/webhook"
 
     def __enter__(self) -> ActionServerStub:
-        Thread(target=self._server.serve_forever, daemon=True).start()
+        Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()  # quick to shut down
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -109,18 +118,26 @@ class ActionServerStub:
 
 
 async def run_remote_action(
-    url: str, tracker: DialogueStateTracker, domain: Domain, name: str = "action_answer_duration", times: int = 1
+    url: str,
+    tracker: DialogueStateTracker,
+    domain: Domain,
+    name: str = "action_answer_duration",
+    times: int = 1,
+    endpoint: EndpointConfig | None = None,
+    pause: float = 0.0,
 ) -> list[list[Event]]:
-    """RemoteAction.run, Rasa's own code for calling the action server, `times` times in this event loop."""
-    endpoint = EndpointConfig(url)
+    """RemoteAction.run, Rasa's own code for calling the action server, `times` times in this
+    event loop (`pause` seconds apart), through `endpoint` (default: a plain one for `url`)."""
+    endpoint = endpoint or EndpointConfig(url)
     action = RemoteAction(name, endpoint)
+    results: list[list[Event]] = []
     try:
-        return [
-            await action.run(
-                CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(domain.responses), tracker, domain
-            )
-            for _ in range(times)
-        ]
+        for call in range(times):
+            if call:
+                await asyncio.sleep(pause)
+            nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+            results.append(await action.run(CollectingOutputChannel(), nlg, tracker, domain))
+        return results
     finally:
         async with endpoint.session() as session:  # the kept one, when installed: closed with its loop
             await session.close()
@@ -149,9 +166,9 @@ def test_installed_unless_switched_off_and_logged_once_either_way(caplog, switch
         assert rasa_untouched() is not installed
     finally:
         speedups.uninstall()
-    expected = f"Rasa speedups: on ({len(speedups.PATCHES)} patches)" if installed else "Rasa speedups: off"
+    on, off = f"Rasa speedups: on ({len(speedups.PATCHES)} patches)", f"Rasa speedups: off ({speedups.SWITCH}=off)"
     logged = [record.getMessage() for record in caplog.records if record.name == "channels.speedups"]
-    assert len(logged) == 1 and logged[0].startswith(expected)
+    assert logged == [on if installed else off]
 
 
 def test_a_switch_neither_on_nor_off_is_refused():
@@ -200,6 +217,25 @@ def test_install_refuses_a_function_that_is_no_longer_rasas(monkeypatch, patch):
     assert all(vars(p.owner)[p.attribute] is RASAS_OWN[p] for p in speedups.PATCHES if p is not patch)
 
 
+def test_a_refusal_says_nothing_was_changed_and_lists_each_problem_on_its_own_line(monkeypatch):
+    monkeypatch.setattr(rasa, "__version__", "3.7.0")
+    with pytest.raises(RefusedPatches) as refused:
+        speedups.install()
+    headline, *listed, how_to_switch_off = str(refused.value).splitlines()
+    assert "nothing was changed" in headline
+    assert listed == [f"- {problem}" for patch in speedups.PATCHES for problem in patching.problems(patch)]
+    assert f"{speedups.SWITCH}=off" in how_to_switch_off
+
+
+def test_install_refuses_a_value_that_is_not_a_function_and_says_what_it_is(monkeypatch):
+    patch = speedups.KEPT_CONNECTIONS
+    monkeypatch.setattr(patch.owner, patch.attribute, "not a function")
+    with pytest.raises(RefusedPatches) as refused:
+        speedups.install()
+    _assert_refusal_names(refused.value, [patch])
+    assert repr("not a function") in str(refused.value)
+
+
 def test_installing_twice_keeps_rasas_functions_to_restore():
     speedups.install()
     try:
@@ -218,6 +254,37 @@ def test_the_entry_point_refuses_to_start_another_rasa(monkeypatch, capsys):
     assert "Cannot start Rasa" in str(stopped.value.code) and f"{speedups.SWITCH}=off" in str(stopped.value.code)
     assert "Rasa Version" not in capsys.readouterr().out
     assert rasa_untouched()
+
+
+@contextlib.contextmanager
+def bare_root_logger() -> Iterator[None]:
+    """The root logger as in a new process (no handlers, so logging.basicConfig acts), with
+    pytest's own handlers put back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    root.handlers.clear()
+    try:
+        yield
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def test_the_entry_point_logs_the_speedups_line_as_rasa_logs_then_starts_rasa(monkeypatch, capsys):
+    """Rasa sets up its logging only after parsing its arguments: the entry point's own INFO
+    line must already reach the log, in the layout of Rasa's lines around it."""
+    started: list[list[str]] = []
+    monkeypatch.setattr("rasa.__main__.main", lambda: started.append(sys.argv[1:]))
+    monkeypatch.setattr(sys, "argv", ["rasa", "run", "--enable-api"])
+    monkeypatch.setenv(speedups.SWITCH, "off")
+    with bare_root_logger():
+        server.main()
+    assert started == [["run", "--enable-api"]]
+    layout = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO     channels\.speedups  - "
+    logged = capsys.readouterr().err.splitlines()
+    assert [line for line in logged if re.fullmatch(layout + r"Rasa speedups: off \(RASA_SPEEDUPS=off\)", line)]
 
 
 # Rasa's own code calls the replacements
@@ -240,6 +307,92 @@ def test_an_invalid_action_server_response_still_raises_rasas_validation_error(c
     ):
         asyncio.run(run_remote_action(stub.url, empty_tracker(), Domain.empty()))
     assert len(calls[speedups.RESPONSE_SCHEMA_CHECKED_ONCE]) == 1
+
+
+def test_the_replacement_validates_as_rasas_own_does(calls):
+    rasas = patching.rasa_function(speedups.RESPONSE_SCHEMA_CHECKED_ONCE)
+    action = RemoteAction("action_answer_duration", EndpointConfig(f"http://{HOST}:9/webhook"))
+    valid: dict[str, Any] = {"events": [{"event": "slot", "name": "program", "value": None}], "responses": []}
+    assert action._validate_action_result(valid) is True and rasas(action, valid) is True
+    for invalid in ({"events": [{"event": "slot"}], "responses": "not a list"}, {"events": "none"}):
+        with pytest.raises(ValidationError) as ours:
+            action._validate_action_result(invalid)
+        with pytest.raises(ValidationError) as theirs:
+            rasas(action, invalid)
+        assert ours.value.message == theirs.value.message
+
+
+def test_known_event_names_are_resolved_without_walking_rasas_event_classes_again(monkeypatch):
+    """What this speedup is for: Rasa walks every Event subclass for each event read back.
+    Here the first lookup fills a table, so later ones walk nothing, and only a name Rasa
+    does not know either reaches Rasa's own lookup (for its default or its error)."""
+    monkeypatch.setattr(speedups, "_event_classes", {})  # as in a server just started
+    walks: list[type] = []
+
+    def counted_walk(cls: type) -> Any:
+        walks.append(cls)
+        return all_subclasses(cls)
+
+    monkeypatch.setattr(speedups, "all_subclasses", counted_walk)
+    asked_rasa: list[str] = []
+    rasas_own = vars(Event)["resolve_by_type"].__func__  # the staticmethod's function
+
+    @functools.wraps(rasas_own)  # still Rasa's by name, so the speedup may replace it
+    def counted_rasas_own(type_name: str, default: Any = None) -> Any:
+        asked_rasa.append(type_name)
+        return rasas_own(type_name, default)
+
+    monkeypatch.setattr(Event, "resolve_by_type", staticmethod(counted_rasas_own))
+    names = sorted({cls.type_name for cls in all_subclasses(Event)})
+    speedups.install()
+    try:
+        for _ in range(3):
+            assert [Event.resolve_by_type(name).type_name for name in names] == names
+        assert Event.resolve_by_type("nope", SlotSet) is SlotSet
+    finally:
+        speedups.uninstall()
+    assert len(walks) == 2  # the first lookup's, and the unknown name's
+    assert asked_rasa == ["nope"]
+
+
+def test_an_endpoint_with_basic_auth_sends_its_credentials_through_rasas_own_session(calls):
+    answer: dict[str, Any] = {"events": [], "responses": []}
+    with ActionServerStub(answer) as stub:
+        endpoint = EndpointConfig(stub.url, basic_auth={"username": "rasa", "password": "secret"})
+        asyncio.run(run_remote_action(stub.url, empty_tracker(), Domain.empty(), endpoint=endpoint))
+    assert [h["Authorization"] for h in stub.headers] == [aiohttp.BasicAuth("rasa", "secret").encode()]
+
+
+def test_each_endpoint_keeps_a_session_with_its_own_headers_and_rasas_timeout(calls):
+    """As Rasa's model-server pull does, requests made on EndpointConfig.session itself."""
+    rasas_session = patching.rasa_function(speedups.KEPT_CONNECTIONS)
+
+    async def post_on_each_session(url: str) -> list[bool]:
+        endpoints = [EndpointConfig(url, headers={"X-Endpoint": name}) for name in ("first", "second", "first")]
+        same_timeout = []
+        for endpoint in endpoints:
+            async with endpoint.session() as session, session.post(url, json={}) as response:
+                assert await response.json() == {}
+            async with rasas_session(endpoint) as rasas:
+                same_timeout.append(session.timeout == rasas.timeout)
+        for endpoint in endpoints:
+            async with endpoint.session() as session:
+                await session.close()
+        return same_timeout
+
+    with ActionServerStub({}) as stub:
+        assert asyncio.run(post_on_each_session(stub.url)) == [True, True, True]
+    assert [h["X-Endpoint"] for h in stub.headers] == ["first", "second", "first"]
+    assert len(set(stub.client_ports)) == 2  # one kept connection per endpoint's session
+
+
+def test_a_connection_idle_longer_than_the_keepalive_is_not_reused(calls, monkeypatch):
+    """The client drops idle connections before the action server (Sanic: 5 s) would."""
+    monkeypatch.setattr(speedups, "KEEPALIVE_SECONDS", 0.05)
+    answer: dict[str, Any] = {"events": [], "responses": []}
+    with ActionServerStub(answer) as stub:
+        asyncio.run(run_remote_action(stub.url, empty_tracker(), Domain.empty(), times=2, pause=0.3))
+    assert len(set(stub.client_ports)) == 2
 
 
 def test_two_action_calls_share_one_tcp_connection(calls):
@@ -290,31 +443,140 @@ def test_sqlite_runs_in_wal_mode(store):
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
 
 
+def _stored_rows(store: SQLTrackerStore) -> list[tuple[str, str | None]]:
+    """(type, text or action name) of every stored event row, in the order stored."""
+    with store.session_scope() as session:
+        rows = session.query(store.SQLEvent).order_by(store.SQLEvent.id).all()
+        return [(row.type_name, row.action_name or json.loads(row.data).get("text")) for row in rows]
+
+
+def _said(tracker: DialogueStateTracker) -> list[str | None]:
+    return [event.text for event in tracker.events if isinstance(event, UserUttered)]
+
+
 def test_each_event_is_stored_once_across_turns_and_repeated_saves(store):
-    async def conversation():
+    added: list[Event] = [ActionExecuted("action_listen")]  # what get_or_create_tracker stores
+
+    async def conversation() -> DialogueStateTracker:
         tracker = await store.get_or_create_tracker("visitor")
-        for event in (
-            ActionExecuted("action_session_start"),
-            SessionStarted(),
-            ActionExecuted("action_listen"),
-            UserUttered("hi"),
-        ):
+        for event in (ActionExecuted("action_session_start"), SessionStarted(), UserUttered("hi")):
             tracker.update(event)
+            added.append(event)
         await store.save(tracker)
         for turn in range(3):
             tracker = await store.retrieve("visitor")
-            tracker.update(ActionExecuted("action_answer_greet"))
-            tracker.update(UserUttered(f"message {turn}"))
+            for event in (ActionExecuted("action_answer_greet"), UserUttered(f"message {turn}")):
+                tracker.update(event)
+                added.append(event)
             await store.save(tracker)
             await store.save(tracker)  # a second save of the same tracker adds nothing
         return await store.retrieve("visitor")
 
     tracker = asyncio.run(conversation())
-    with store.session_scope() as session:
-        stored = [row.type_name for row in session.query(store.SQLEvent).order_by(store.SQLEvent.id)]
-    texts = [e.text for e in tracker.events if isinstance(e, UserUttered)]
-    assert texts == ["hi", "message 0", "message 1", "message 2"]
-    assert stored.count("user") == 4 and stored.count("action") == len(stored) - 5  # + session_started
+    assert _said(tracker) == ["hi", "message 0", "message 1", "message 2"]
+    expected = [
+        (event.type_name, getattr(event, "action_name", None) or getattr(event, "text", None)) for event in added
+    ]
+    assert _stored_rows(store) == expected
+
+
+def test_the_whole_conversation_is_read_back_across_sessions(store):
+    """Rasa reads the last session for a turn, and every session for an export or the API."""
+
+    async def two_sessions() -> tuple[DialogueStateTracker, DialogueStateTracker]:
+        tracker = await store.get_or_create_tracker("visitor")
+        for said in ("in the first session", "in the second session"):
+            for event in (ActionExecuted("action_session_start"), SessionStarted(), UserUttered(said)):
+                tracker.update(event)
+            await store.save(tracker)
+            tracker = await store.retrieve("visitor")
+        full = await store.retrieve_full_tracker("visitor")
+        assert full is not None
+        return tracker, full
+
+    last_session, everything = asyncio.run(two_sessions())
+    assert _said(last_session) == ["in the second session"]
+    assert _said(everything) == ["in the first session", "in the second session"]
+
+
+@contextlib.contextmanager
+def counted_events(store: SQLTrackerStore) -> Iterator[list[str]]:
+    """The SQL statements that count stored events, as the store runs them."""
+    counts: list[str] = []
+
+    def note(_connection: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if "count(" in statement.lower():
+            counts.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", note)
+    try:
+        yield counts
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", note)
+
+
+async def _save_turn(store: SQLTrackerStore, tracker: DialogueStateTracker, text: str) -> None:
+    tracker.update(UserUttered(text))
+    await store.save(tracker)
+
+
+def test_saving_a_turn_just_read_does_not_count_the_stored_events_again(store):
+    """What the store is for: Rasa counts a conversation's stored events at every save,
+    although the turn began by reading exactly those. A tracker not read first (or read by
+    another server) is counted as Rasa does."""
+
+    async def turns() -> tuple[list[str], list[str]]:
+        await _save_turn(store, await store.get_or_create_tracker("visitor"), "hi")
+        tracker = await store.retrieve("visitor")
+        assert tracker is not None
+        with counted_events(store) as after_reading:
+            await _save_turn(store, tracker, "read, then saved")
+        with counted_events(store) as not_read:
+            await _save_turn(store, tracker, "saved again without reading")
+        return after_reading, not_read
+
+    after_reading, not_read = asyncio.run(turns())
+    assert after_reading == [] and len(not_read) == 1
+    assert _said(asyncio.run(store.retrieve("visitor"))) == ["hi", "read, then saved", "saved again without reading"]
+
+
+def test_remembered_counts_are_bounded_and_the_oldest_is_forgotten_first(store, monkeypatch):
+    monkeypatch.setattr(tracker_store, "MAX_REMEMBERED_COUNTS", 2)
+
+    async def three_visitors() -> dict[str, int]:
+        for visitor in ("first", "second", "third"):
+            await _save_turn(store, await store.get_or_create_tracker(visitor), "hi")
+        read = {visitor: await store.retrieve(visitor) for visitor in ("first", "second", "third")}
+        counted = {}
+        for visitor, tracker in read.items():
+            with counted_events(store) as counts:
+                await _save_turn(store, tracker, "again")
+            counted[visitor] = len(counts)
+        return counted
+
+    assert asyncio.run(three_visitors()) == {"first": 1, "second": 0, "third": 0}
+
+
+def test_one_sqlite_connection_is_kept_open_across_turns(store):
+    """SQLAlchemy 1.4 would open and close one per session, checkpointing the log each time."""
+    connections: list[object] = []
+    sa.event.listen(store.engine, "connect", lambda connection, _record: connections.append(connection))
+
+    async def turns() -> None:
+        tracker = await store.get_or_create_tracker("visitor")
+        for number in range(3):
+            await _save_turn(store, tracker, f"message {number}")
+            tracker = await store.retrieve("visitor")
+
+    asyncio.run(turns())
+    assert len(connections) == 1
+
+
+def test_the_store_works_from_another_thread_than_the_one_that_opened_its_connection(store):
+    asyncio.run(_save_turn(store, asyncio.run(store.get_or_create_tracker("visitor")), "hi"))
+    with ThreadPoolExecutor(max_workers=1) as other_thread:
+        tracker = other_thread.submit(asyncio.run, store.retrieve("visitor")).result()
+    assert tracker is not None and _said(tracker) == ["hi"]
 
 
 # Real servers

@@ -336,6 +336,32 @@ def test_an_unreachable_server_gets_a_message_with_the_phone_number(tmp_path, br
             page.context.close()
 
 
+NOTICE = "Please don't share sensitive information such as health or financial details."
+
+
+def test_the_panel_asks_visitors_not_to_share_sensitive_information(site, page):
+    open_chat(page, site["page"])
+    notice = page.locator(".ac-notice")
+    expect(notice).to_have_text(NOTICE)
+    expect(notice.locator("a")).to_have_count(0)  # no PRIVACY_URL: no link
+
+
+def test_the_notice_links_the_privacy_page_when_privacy_url_is_set(tmp_path, browser):
+    privacy = "https://www.college.example/privacy?from=chat"
+    with web_server(tmp_path, f"http://127.0.0.1:{free_port()}", privacy_url=privacy) as url:
+        page = new_page(browser)
+        try:
+            page.goto(url + "/")
+            page.get_by_role("button", name="Chat with admissions").click()
+            link = page.locator(".ac-notice a")
+            expect(link).to_have_text("Privacy policy")
+            expect(link).to_have_attribute("href", privacy)
+            expect(link).to_have_attribute("rel", "noopener noreferrer")
+            expect(page.locator(".ac-notice")).to_contain_text(NOTICE)
+        finally:
+            page.context.close()
+
+
 def test_a_typing_indicator_shows_while_the_assistant_answers(site, page):
     open_chat(page, site["page"])
     held: list = []

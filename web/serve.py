@@ -21,6 +21,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from actions.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 
@@ -83,15 +84,30 @@ def render_page(path: str, kb: KnowledgeBase) -> bytes:
     return page.encode()
 
 
-def widget_config(server_url: str, phone: str) -> bytes:
-    """What widget.js fetches: where the assistant is, and the number to call without it."""
-    return json.dumps({"server_url": server_url.rstrip("/"), "phone": phone}).encode()
+def privacy_url(value: str | None) -> str | None:
+    """The college's privacy page, linked from the widget's notice: an absolute http(s) URL or none.
+
+    Anything else (a `javascript:` URL, a relative path) is refused at start, not put in a link.
+    """
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"PRIVACY_URL must be an absolute http(s) URL, not {value!r}")
+    return value
 
 
-def generated_content(kb: KnowledgeBase, server_url: str) -> dict[str, tuple[bytes, str]]:
+def widget_config(server_url: str, phone: str, privacy: str | None = None) -> bytes:
+    """What widget.js fetches: where the assistant is, the number to call without it, and the
+    privacy page its notice links to (null: the notice has no link)."""
+    return json.dumps({"server_url": server_url.rstrip("/"), "phone": phone, "privacy_url": privacy}).encode()
+
+
+def generated_content(kb: KnowledgeBase, server_url: str, privacy: str | None = None) -> dict[str, tuple[bytes, str]]:
     """The pages and the widget's configuration, built once: they change only with knowledge/."""
     content = {path: (render_page(path, kb), TYPES[".html"]) for path in PAGES}
-    content["/widget/widget-config.json"] = (widget_config(server_url, kb.admissions.phone), TYPES[".json"])
+    config = widget_config(server_url, kb.admissions.phone, privacy)
+    content["/widget/widget-config.json"] = (config, TYPES[".json"])
     return content
 
 
@@ -136,9 +152,9 @@ class SiteHandler(BaseHTTPRequestHandler):
         """Quiet: request lines carry nothing staff need, and the chat itself goes to Rasa."""
 
 
-def make_server(host: str, port: int, server_url: str) -> ThreadingHTTPServer:
+def make_server(host: str, port: int, server_url: str, privacy: str | None = None) -> ThreadingHTTPServer:
     """A ready server; raises KnowledgeError when knowledge/ is invalid."""
-    handler = partial(SiteHandler, generated=generated_content(load_knowledge(), server_url))
+    handler = partial(SiteHandler, generated=generated_content(load_knowledge(), server_url, privacy))
     return ThreadingHTTPServer((host, port), handler)
 
 
@@ -147,7 +163,15 @@ def main(argv: list | None = None) -> int:
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("WEB_PORT", "8080")))
     parser.add_argument("--server-url", required=True, help="the Rasa server as browsers reach it")
+    parser.add_argument(
+        "--privacy-url", default=os.environ.get("PRIVACY_URL"), help="the college's privacy page (PRIVACY_URL)"
+    )
     args = parser.parse_args(argv)
+    try:
+        privacy = privacy_url(args.privacy_url)
+    except ValueError as error:
+        print(f"Cannot start the demo page: {error}", file=sys.stderr)
+        return 2
     if not DEEP_CHAT.is_file():
         print(
             f"Cannot serve the widget: {DEEP_CHAT.relative_to(WEB.parent)} is missing; run `make setup`.",
@@ -155,7 +179,7 @@ def main(argv: list | None = None) -> int:
         )
         return 2
     try:
-        server = make_server(args.host, args.port, args.server_url)
+        server = make_server(args.host, args.port, args.server_url, privacy)
     except KnowledgeError as error:
         print(f"Cannot start the demo page: {error}", file=sys.stderr)
         return 2

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from rasa_sdk import Tracker
 
-from actions.inquiry import options, prompts, replies, validators
+from actions.inquiry import consent, options, prompts, replies, validators
 from actions.inquiry.prompts import Display, Prompt
 from actions.inquiry.replies import Parser
 from actions.privacy.personal_slots import PERSONAL_SLOTS
@@ -43,12 +44,35 @@ class Column:
 
 
 @dataclass(frozen=True)
+class ConsentColumns:
+    """Where the lead keeps a consent's record (consent.py): when, which wording, which channel."""
+
+    at: Column
+    wording_version: Column
+    channel: Column
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return (self.at, self.wording_version, self.channel)
+
+    def values(self, record: Any) -> dict[str, Any]:
+        """Each column's value from the record slot's value (None each when nothing was captured)."""
+        captured = consent.read(record)
+        return {
+            self.at.name: captured[consent.AT],
+            self.wording_version.name: captured[consent.WORDING_VERSION],
+            self.channel.name: captured[consent.CHANNEL],
+        }
+
+
+@dataclass(frozen=True)
 class FormField:
     slot: str
     ask: Prompt
     parse: Parser
     column: Column | None = None  # None: the answer is not kept (the summary's "yes")
     wording: Column | None = None  # keeps the exact question asked (consent evidence)
+    record: ConsentColumns | None = None  # keeps when, to which wording, on which channel yes was said
     label: str | None = None  # its line in the summary; None: not shown there
     display: Display = prompts.show_text
     names: tuple[str, ...] = ()  # words that name it in "change my ..."
@@ -69,8 +93,22 @@ class FormField:
         return prompts.wording_slot(self.slot) if self.wording else None
 
     @property
+    def record_slot(self) -> str | None:
+        return consent.record_slot(self.slot) if self.record else None
+
+    @property
+    def question_response(self) -> str:
+        """The domain response that asks for it (its wording's version names it)."""
+        return prompts.question_response(self.slot)
+
+    @property
     def columns(self) -> tuple[Column, ...]:
-        return tuple(column for column in (self.column, self.wording) if column)
+        recorded = self.record.columns if self.record else ()
+        return (*(column for column in (self.column, self.wording) if column), *recorded)
+
+
+# The moment of the contact consent: every lead has one (the lead builder relies on it).
+CONSENT_AT = Column("consent_at", sa.DateTime(timezone=True))
 
 
 def _texting(tracker: Tracker) -> bool:
@@ -139,6 +177,12 @@ DETAILS: tuple[FormField, ...] = (
         parse=replies.Consent(declined_reopens="lead_contact_method"),
         column=Column("consent_given", sa.Boolean()),
         wording=Column("consent_text", sa.Text()),
+        record=ConsentColumns(
+            at=CONSENT_AT,
+            # Leads saved before the record was kept have no version nor channel.
+            wording_version=Column("consent_wording_version", sa.String(128), nullable=True),
+            channel=Column("consent_channel", sa.String(64), nullable=True),
+        ),
     ),
     FormField(
         "lead_sms_consent",
@@ -146,6 +190,11 @@ DETAILS: tuple[FormField, ...] = (
         parse=replies.Consent(declined_reopens="lead_contact_method"),
         column=Column("sms_consent_given", sa.Boolean(), nullable=True),
         wording=Column("sms_consent_text", sa.Text(), nullable=True),
+        record=ConsentColumns(
+            at=Column("sms_consent_at", sa.DateTime(timezone=True), nullable=True),
+            wording_version=Column("sms_consent_wording_version", sa.String(128), nullable=True),
+            channel=Column("sms_consent_channel", sa.String(64), nullable=True),
+        ),
         asked_if=_texting,
     ),
 )
@@ -164,5 +213,10 @@ def columns() -> list[Column]:
 
 
 def form_slots() -> list[str]:
-    """Every slot the form fills: the fields' and the kept question wordings'."""
-    return [slot for f in FIELDS for slot in (f.slot, f.wording_slot) if slot]
+    """Every slot the form fills: the fields', the kept question wordings' and consent records'."""
+    return [slot for f in FIELDS for slot in (f.slot, f.wording_slot, f.record_slot) if slot]
+
+
+def with_records(slots: list[str]) -> list[str]:
+    """The slots, each followed by its consent record's: a consent asked again is given again."""
+    return [kept for slot in slots for kept in (slot, BY_SLOT[slot].record_slot if slot in BY_SLOT else None) if kept]

@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import knowledge, language
 from actions.dialogue import answers, suggestions
 from actions.dialogue.context import read_context
-from actions.inquiry import fields
+from actions.inquiry import consent, fields
 from actions.inquiry.fields import FormField
 from actions.inquiry.lead_builder import build_lead
 from actions.inquiry.replies import MIN_CONFIDENCE, Reopen, Reply
@@ -115,7 +115,7 @@ class ValidateInquiryForm(FormValidationAction):
             return aside if aside is not None else self._reject(dispatcher, tracker, field, str(problem))
         if isinstance(value, Reopen):
             return self._reopen(dispatcher, field, value)
-        return self._accept(tracker, field, value)
+        return self._accept(tracker, domain, field, value)
 
     def _aside(
         self, dispatcher: CollectingDispatcher, reply: Reply, field: FormField, min_confidence: float = MIN_CONFIDENCE
@@ -135,19 +135,25 @@ class ValidateInquiryForm(FormValidationAction):
         return [SlotSet("confirming_stop", True), SlotSet(slot, None)]
 
     @staticmethod
-    def _accept(tracker: Tracker, field: FormField, value: Any) -> list[EventType]:
-        """The answer fills the slot; what depended on an earlier answer is asked again."""
+    def _accept(tracker: Tracker, domain: dict[str, Any], field: FormField, value: Any) -> list[EventType]:
+        """The answer fills the slot (a consent's yes with its record, captured now); what
+        depended on an earlier answer is asked again."""
         failures = dict(tracker.get_slot("lead_failures") or {})
         failures.pop(field.slot, None)
-        cleared = [SlotSet(slot, None) for slot in field.dependents]
-        return [SlotSet(field.slot, value), *cleared, SlotSet("lead_failures", failures)]
+        cleared = [SlotSet(slot, None) for slot in fields.with_records(list(field.dependents))]
+        recorded = (
+            [SlotSet(field.record_slot, consent.capture(tracker, domain, field.question_response))]
+            if field.record_slot
+            else []
+        )
+        return [SlotSet(field.slot, value), *recorded, *cleared, SlotSet("lead_failures", failures)]
 
     @staticmethod
     def _reopen(dispatcher: CollectingDispatcher, field: FormField, reopen: Reopen) -> list[EventType]:
         """Back to an earlier field: it, its dependents and the field just answered are asked again."""
         dispatcher.utter_message(response=reopen.response, **reopen.values)
         target = fields.BY_SLOT[reopen.slot]
-        cleared = dict.fromkeys([field.slot, target.slot, *target.dependents])
+        cleared = dict.fromkeys(fields.with_records([field.slot, target.slot, *target.dependents]))
         return [SlotSet(slot, None) for slot in cleared]
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from typing import Any
@@ -9,7 +10,10 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions.inquiry import fields
+from actions.inquiry.page_address import origin_and_path
 from actions.inquiry.store import Lead, utc_now
+
+logger = logging.getLogger(__name__)
 
 _QUESTION = re.compile(r"^ask_\w+$")
 MAX_QUESTIONS = 20
@@ -32,12 +36,13 @@ def questions_asked(tracker: Tracker) -> list[str]:
 
 
 def page_url(tracker: Tracker) -> str | None:
-    """The page the chat started on, as the website widget sends it in message metadata."""
+    """The page the chat started on (as the website widget sends it in message metadata),
+    reduced to origin and path when the lead captures it."""
     for event in tracker.events:
         metadata: dict[str, Any] = event.get("metadata") or {}
         url = metadata.get("page_url") if event.get("event") == "user" else None
         if isinstance(url, str) and url:
-            return url[:2000]
+            return origin_and_path(url)
     return None
 
 
@@ -49,15 +54,22 @@ def answers(tracker: Tracker) -> dict[str, Any]:
         for column, slot in ((field.column, field.slot), (field.wording, field.wording_slot)):
             if column and slot:
                 values[column.name] = tracker.get_slot(slot) if asked else None
+        if field.record and field.record_slot:
+            values.update(field.record.values(tracker.get_slot(field.record_slot) if asked else None))
     return values
 
 
 def build_lead(tracker: Tracker) -> Lead:
-    return Lead(
+    lead = Lead(
         id=tracker.get_slot("lead_id") or str(uuid.uuid4()),
         conversation_id=tracker.sender_id,
         answers=answers(tracker),
-        consent_at=utc_now(),
         page_url=page_url(tracker),
         questions=questions_asked(tracker),
     )
+    if lead.answers[fields.CONSENT_AT.name] is None:
+        # A form begun before the action server captured the moment of consent: the submit
+        # time, as leads were stamped before, so the lead is still saved.
+        logger.warning("lead %s: consent given before its moment was recorded; using the submit time", lead.id)
+        lead.answers[fields.CONSENT_AT.name] = utc_now()
+    return lead

@@ -29,7 +29,6 @@ def build_payload(lead: Lead) -> dict[str, Any]:
         "created_at": json_value(lead.created_at),
         "conversation_id": lead.conversation_id,
         **answers,
-        "consent_at": json_value(lead.consent_at),
         "page_url": lead.page_url,
         "questions": list(lead.questions),
     }

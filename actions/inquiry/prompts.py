@@ -32,6 +32,11 @@ def render(domain: dict[str, Any], response: str, **values: Any) -> str:
     return re.sub(r"{(\w+)}", lambda m: str(values.get(m.group(1), m.group(0))), template)
 
 
+def question_response(slot: str) -> str:
+    """The domain response that asks for a field."""
+    return f"reply_ask_{slot}"
+
+
 def wording_slot(slot: str) -> str:
     """Where the exact question a field was asked with is kept, as evidence of what was agreed."""
     return f"{slot}_wording"
@@ -94,13 +99,13 @@ def ask_study_option(dispatcher: CollectingDispatcher, tracker: Tracker, domain:
 
 def ask_consent(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
     method = options.CONTACT_METHODS.get(tracker.get_slot("lead_contact_method") or "", "")
-    wording = render(domain, "reply_ask_lead_consent", method=method)
+    wording = render(domain, question_response("lead_consent"), method=method)
     dispatcher.utter_message(text=wording, buttons=YES_NO)
     return [SlotSet(wording_slot("lead_consent"), wording)]
 
 
 def ask_sms_consent(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-    wording = render(domain, "reply_ask_lead_sms_consent", phone=tracker.get_slot("lead_phone") or "")
+    wording = render(domain, question_response("lead_sms_consent"), phone=tracker.get_slot("lead_phone") or "")
     dispatcher.utter_message(text=wording, buttons=YES_NO)
     return [SlotSet(wording_slot("lead_sms_consent"), wording)]
 

@@ -37,7 +37,6 @@ leads = sa.Table(
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("conversation_id", sa.String(255), nullable=False),
-    sa.Column("consent_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("page_url", sa.Text),
     sa.Column("questions", sa.Text, nullable=False, default="[]"),
     sa.Column("delivery_status", sa.String(16), nullable=False, default=PENDING, index=True),
@@ -57,7 +56,8 @@ erasures = sa.Table(
     sa.Column("leads_deleted", sa.Integer, nullable=False),
     sa.Column("conversations_deleted", sa.Integer, nullable=False),
 )
-_TIMES = ("created_at", "consent_at", "delivered_at", "exported_at")
+# Every time column, bookkeeping's and answers' (consent moments): SQLite returns them naive.
+_TIMES = tuple(column.name for column in leads.c if isinstance(column.type, sa.DateTime))
 
 
 def utc_now() -> datetime:
@@ -75,7 +75,6 @@ class Lead:
 
     conversation_id: str
     answers: dict[str, Any]
-    consent_at: datetime
     page_url: str | None = None
     questions: list[str] = field(default_factory=list)
     id: str = field(default_factory=lambda: str(uuid.uuid4()))

@@ -82,14 +82,17 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
 
 def _parse_file(path: Path, model: type[FileModel], problems: list[str]) -> FileModel | None:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except FileNotFoundError:
         problems.append(f"{path.name}: file is missing (looked in {path.parent})")
         return None
+    except UnicodeDecodeError as error:  # e.g. saved as Windows-1252 by an editor
+        line = error.object[: error.start].count(b"\n") + 1
+        problems.append(f"{path.name}: not UTF-8 text at line {line}: save the file with UTF-8 encoding")
+        return None
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        problems.append(f"{path.name}: not valid YAML{where}: {getattr(error, 'problem', error)}")
+        problems.append(f"{path.name}: {_yaml_problem(error, text)}")
         return None
     if not isinstance(data, dict):
         problems.append(f"{path.name}: must be a mapping of sections, found {type(data).__name__}")
@@ -101,13 +104,21 @@ def _parse_file(path: Path, model: type[FileModel], problems: list[str]) -> File
         return None
 
 
+def _yaml_problem(error: yaml.YAMLError, text: str) -> str:
+    """`not valid YAML at line N: reason`, on one line, for each kind of error PyYAML raises."""
+    if isinstance(error, yaml.reader.ReaderError):  # a character YAML does not allow: no mark
+        line = text.count("\n", 0, error.position) + 1
+        return f"not valid YAML at line {line}: {str(error).splitlines()[0]}"
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}" if mark else ""
+    return f"not valid YAML{where}: {getattr(error, 'problem', error)}"
+
+
 def _describe(file_name: str, data: dict[str, Any], error: dict[str, Any]) -> str:
     """`programs.yml: programs[1] (id 'healthcare_it'): duration_months: reason`."""
-    loc = list(error["loc"])
     parts: list[str] = []
     node: Any = data
-    while loc:
-        key = loc.pop(0)
+    for key in error["loc"]:
         if isinstance(key, int):
             label = f"{parts.pop() if parts else ''}[{key}]"
             node = node[key] if isinstance(node, list) and key < len(node) else None

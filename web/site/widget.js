@@ -20,7 +20,9 @@
   const EXPIRY_MS = 30 * 60 * 1000; // Rasa forgets a conversation after 30 idle minutes too
   const TIMEOUT_MS = 30 * 1000;
 
-  let config = null; // {server_url, phone}
+  let config = null; // {server_url, phone, privacy_url}
+  // Shown above the chat: the assistant is no place for health or financial details.
+  const NOTICE = "Please don't share sensitive information such as health or financial details.";
   let state = null; // {sender, messages, open, updated}
   let chat = null; // the <deep-chat> element
   let pending = null; // {title, payload} of the suggestion button just clicked
@@ -224,8 +226,10 @@
           <button type="button" class="ac-restart">Start over</button>
           <button type="button" class="ac-close" aria-label="Close chat">✕</button>
         </header>
+        <p class="ac-notice"></p>
         <div class="ac-body"></div>
       </section>`;
+    buildNotice(ui.host.querySelector('.ac-notice'));
     ui.launcher = ui.host.querySelector('.ac-launcher');
     ui.panel = ui.host.querySelector('.ac-panel');
     ui.body = ui.host.querySelector('.ac-body');
@@ -235,6 +239,19 @@
     ui.panel.addEventListener('keydown', (event) => {
       if (event.key === 'Escape') { event.preventDefault(); closePanel(); }
     });
+  }
+
+  /** The notice, with a link to the college's privacy page when one is configured (PRIVACY_URL). */
+  function buildNotice(notice) {
+    notice.textContent = NOTICE;
+    const url = config.privacy_url;
+    if (!url || !/^https?:\/\//i.test(url)) return;
+    const link = document.createElement('a');
+    link.href = url;
+    link.target = '_blank';
+    link.rel = 'noopener noreferrer';
+    link.textContent = 'Privacy policy';
+    notice.append(' ', link);
   }
 
   async function init() {

@@ -5,7 +5,7 @@ export time must be kept. An erasure record holds a salted hash of the identifie
 the identifier itself.
 
 Revision ID: 0002_retention
-Revises: 0001
+Revises: 0003_consent_record (written alongside it; applied after it)
 Create Date: 2026-11-28
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_retention"
-down_revision = "0001"
+down_revision = "0003_consent_record"
 branch_labels = None
 depends_on = None
 
