@@ -1,6 +1,6 @@
 """Retention (issue 9): the conversation store found where Rasa finds it, the expired-session
 sweep, the purge (library, background worker and staff command) with an injected clock, the
-retention settings, and migration 0002 on a database holding leads."""
+retention settings, and the retention migration (0003) on a database holding leads."""
 
 from __future__ import annotations
 
@@ -300,7 +300,7 @@ def test_an_invalid_setting_stops_the_action_server_with_exit_2(tmp_path):
     assert "LEAD_RETENTION_DAYS must be a positive number of days" in result.stderr
 
 
-# Migration 0002
+# The retention migration (0003)
 
 
 def test_upgrading_a_0001_database_with_leads_loses_none(empty_database):  # noqa: F811

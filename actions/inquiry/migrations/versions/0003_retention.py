@@ -4,8 +4,8 @@ A lead's retention clock starts when it left us (delivered to the CRM or exporte
 export time must be kept. An erasure record holds a salted hash of the identifier, never
 the identifier itself.
 
-Revision ID: 0002_retention
-Revises: 0003_consent_record (written alongside it; applied after it)
+Revision ID: 0003_retention
+Revises: 0002_consent_record
 Create Date: 2026-11-28
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_retention"
-down_revision = "0003_consent_record"
+revision = "0003_retention"
+down_revision = "0002_consent_record"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@ version and channel of the text-message consent.
 
 Leads saved before it keep their `consent_at` (their submit time) and have no version or channel.
 
-Revision ID: 0003_consent_record
+Revision ID: 0002_consent_record
 Revises: 0001
 Create Date: 2026-11-28
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_consent_record"
+revision = "0002_consent_record"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
