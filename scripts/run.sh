@@ -34,7 +34,8 @@ stop() {
 }
 trap stop INT TERM HUP EXIT
 
-SANIC_HOST="$HOST" .venv/bin/python -m actions --port "$ACTIONS_PORT" &
+# The action server reads the same tracker_store section (retention, erasure) as Rasa.
+SANIC_HOST="$HOST" ENDPOINTS_FILE="$ENDPOINTS" .venv/bin/python -m actions --port "$ACTIONS_PORT" &
 pids+=($!)
 
 # Wait for the action server so the first visitor is not answered with an error.
