@@ -1,0 +1,41 @@
+"""Every promise in the README's Privacy section names the tests that prove it, and they exist.
+
+A sentence there says what is kept, removed, deleted or never logged. Each bullet ends with
+`<!-- proof: test_a test_b -->`; this test fails when a bullet names no test, or a test that no
+longer exists (renamed or deleted), so a promise cannot outlive its proof unnoticed.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from tests.conftest import ROOT
+
+PROOF = re.compile(r"<!--\s*proof:\s*([^>]*?)\s*-->")
+
+
+def privacy_promises() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Privacy\n", 1)[1].split("\n## ", 1)[0]
+    return ["- " + bullet.strip() for bullet in section.split("\n- ")[1:]]
+
+
+def defined_tests() -> set[str]:
+    names: set[str] = set()
+    for path in (ROOT / "tests").glob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test_"):
+                names.add(node.name)
+    return names
+
+
+def test_every_privacy_promise_names_tests_that_exist():
+    promises = privacy_promises()
+    assert len(promises) >= 8, "the Privacy section's bullets were not found"
+    existing = defined_tests()
+    for promise in promises:
+        proofs = PROOF.findall(promise)
+        assert proofs, f"no proof named for: {promise.splitlines()[0]}"
+        missing = [name for name in proofs[0].split() if name not in existing]
+        assert not missing, f"{missing} named for '{promise.splitlines()[0]}' do not exist"
