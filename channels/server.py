@@ -27,12 +27,12 @@ LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s  - %(message)s"
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)  # replaced by Rasa's handler later
-    log_masking.install()
     try:
-        privacy_patches.install()
         speedups.install_as_configured()
+        privacy_patches.install()
     except RefusedPatches as refusal:
         sys.exit(f"Cannot start Rasa: {refusal}")
+    log_masking.install()
     # Imported only now: importing Rasa's command line changes the warning filters, which
     # would let the imports above print libraries' deprecation warnings.
     from rasa.__main__ import main as rasa_main

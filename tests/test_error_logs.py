@@ -12,6 +12,7 @@ The unit tests check the log masking both processes install as a second line of 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import json
 import logging
@@ -19,6 +20,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,27 +30,43 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import rasa
+from rasa.utils.endpoints import ClientResponseError
 
 from actions.knowledge import load_knowledge
 from actions.privacy import log_masking
+from channels import patching, privacy_patches, server, speedups
 from tests.conversations import DANA, HEALTH_IT, Scripts
 from tests.form_events import traces
 from tests.replies import load_replies
 from tests.servers import action_server_process, converse, rasa_server, texts
 
+UNENCODABLE_PAGE = "https://college.example/programs/\ud800"  # a lone surrogate: UTF-8 cannot encode it
 # Long enough for the Rasa server to read the message and call the (paused) action server.
 SETTLE_SECONDS = 2.0
+NOTICE_TIMEOUT_SECONDS = 30.0
+LEFT_LINE = "conversation {}: the visitor left before the reply"  # channels/visitor_rest.py logs it
 
 
 @dataclass(frozen=True)
 class Servers:
     workdir: Path
     actions: subprocess.Popen
+    action_url: str
     webhook: str
 
-    def logs(self) -> str:
-        """Everything both servers have logged so far."""
-        return "\n".join(path.read_text(errors="replace") for path in sorted(self.workdir.glob("*.log")))
+    def log_sizes(self) -> dict[Path, int]:
+        """Where each server's log ends now: what a test logs comes after."""
+        return {path: path.stat().st_size for path in self.workdir.glob("*.log")}
+
+    def logs_since(self, sizes: dict[Path, int]) -> str:
+        """What both servers have logged since log_sizes() gave `sizes`."""
+        logged = []
+        for path in sorted(self.workdir.glob("*.log")):
+            with path.open("rb") as log:
+                log.seek(sizes.get(path, 0))
+                logged.append(log.read().decode(errors="replace"))
+        return "\n".join(logged)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +78,7 @@ def scripts() -> Scripts:
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     workdir = tmp_path_factory.mktemp("error-logs")
     with action_server_process(workdir) as (process, action_url), rasa_server(workdir, action_url) as webhook:
-        yield Servers(workdir, process, webhook)
+        yield Servers(workdir, process, action_url, webhook)
 
 
 @contextlib.contextmanager
@@ -83,7 +101,10 @@ def send_and_leave(webhook: str, sender: str, message: str) -> None:
     ).encode()
     with socket.create_connection((url.hostname, url.port or 80)) as connection:
         connection.sendall(head + body)
-        time.sleep(SETTLE_SECONDS)
+        connection.settimeout(SETTLE_SECONDS)
+        with contextlib.suppress(TimeoutError):  # the wanted outcome: no answer yet
+            answered = connection.recv(4096)
+            raise AssertionError(f"answered before the visitor could leave: {answered[:300]!r}")
 
 
 def say_raw(webhook: str, sender: str, message: str, page_url: str) -> list[dict]:
@@ -95,34 +116,63 @@ def say_raw(webhook: str, sender: str, message: str, page_url: str) -> list[dict
     return response.json()
 
 
+def leave_mid_request(servers: Servers, sender: str, message: str) -> None:
+    """The message sent while the action server is paused, the connection dropped, and the
+    Rasa server seen noticing it (it logs the conversation id: the request really was left)."""
+    before = servers.log_sizes()
+    with paused(servers.actions):
+        send_and_leave(servers.webhook, sender, message)
+        deadline = time.monotonic() + NOTICE_TIMEOUT_SECONDS
+        while LEFT_LINE.format(sender) not in servers.logs_since(before):
+            assert time.monotonic() < deadline, f"no sign that the Rasa server noticed {sender} leaving"
+            time.sleep(0.2)
+
+
 @pytest.mark.slow
 def test_a_visitor_who_leaves_mid_request_leaves_no_contact_details_in_the_logs(servers, scripts):
     form = scripts.form(DANA, scripts.program(HEALTH_IT))
     in_form, outside_form = f"left-in-form-{uuid.uuid4()}", f"left-outside-{uuid.uuid4()}"
-    converse(servers.webhook, in_form, form[:2])  # the form now asks for the email
-    with paused(servers.actions):
-        send_and_leave(servers.webhook, in_form, DANA.email)
-        send_and_leave(servers.webhook, outside_form, f"can you call me on {DANA.phone} or write to {DANA.email}?")
-    # The visitor who came back is still in the form, and the servers still answer.
-    converse(servers.webhook, in_form, [form[2]])
-    logs = servers.logs()
-    for sender in (in_form, outside_form):  # both requests really were left mid-way
-        assert f"conversation {sender}: the visitor left before the reply" in logs
-    assert traces(DANA, logs) == []
+    before = servers.log_sizes()
+    converse(servers.webhook, in_form, form[:1])  # the form now asks for the name
+    # Rasa drops a log record identical to the one before it, so the two conversations alternate.
+    leave_mid_request(servers, in_form, DANA.name)
+    converse(servers.webhook, in_form, [form[1]])  # the form goes on where it was
+    leave_mid_request(servers, outside_form, f"can you call me on {DANA.phone} or write to {DANA.email}?")
+    leave_mid_request(servers, in_form, DANA.email)
+    converse(servers.webhook, in_form, form[2:4])  # the email again, then the phone: the form goes on
+    assert traces(DANA, servers.logs_since(before)) == []
 
 
 @pytest.mark.slow
 def test_a_failing_action_leaves_no_contact_details_in_the_logs_and_the_visitor_gets_the_apology(servers, scripts):
     sender = f"failing-{uuid.uuid4()}"
-    unencodable_page = "https://college.example/programs/\ud800"
+    before = servers.log_sizes()
     form = scripts.form(DANA, scripts.program(HEALTH_IT))
     for message, expected in form[:-1]:
-        assert any(text in texts(say_raw(servers.webhook, sender, message, unencodable_page)) for text in expected)
+        assert any(text in texts(say_raw(servers.webhook, sender, message, UNENCODABLE_PAGE)) for text in expected)
     confirm, _thanks = form[-1]
-    reply = texts(say_raw(servers.webhook, sender, confirm, unencodable_page))
+    reply = texts(say_raw(servers.webhook, sender, confirm, UNENCODABLE_PAGE))
     assert reply in scripts.say("reply_service_trouble", phone=scripts.kb.admissions.phone)
-    logs = servers.logs()
-    assert "Action action_submit_inquiry failed: UnicodeEncodeError" in logs  # the fault really happened
+    logs = servers.logs_since(before)
+    assert "UnicodeEncodeError" in logs  # the fault really happened
+    assert traces(DANA, logs) == []
+
+
+@pytest.mark.slow
+def test_the_action_server_answers_a_failing_action_without_the_tracker(servers):
+    """The same fault, asked for directly as the Rasa server would: the answer and the log
+    name the action and the exception's type, and hold nothing of the conversation."""
+    before = servers.log_sizes()
+    slots = {"lead_name": DANA.name, "lead_email": DANA.email, "lead_phone": DANA.stored_phone, "lead_confirmed": True}
+    typed = {"event": "user", "text": DANA.phone, "metadata": {"page_url": UNENCODABLE_PAGE}}
+    tracker = {"sender_id": f"crafted-{uuid.uuid4()}", "slots": slots, "latest_message": {}, "events": [typed]}
+    call = {"next_action": "action_submit_inquiry", "sender_id": tracker["sender_id"], "tracker": tracker, "domain": {}}
+    answer = httpx.post(servers.action_url, content=json.dumps(call), timeout=60)
+    assert answer.status_code == 500
+    assert set(answer.json()) == {"error", "action_name"} and answer.json()["action_name"] == "action_submit_inquiry"
+    assert traces(DANA, answer.text) == []
+    logs = servers.logs_since(before)
+    assert "Action action_submit_inquiry failed: UnicodeEncodeError" in logs
     assert traces(DANA, logs) == []
 
 
@@ -191,3 +241,45 @@ def test_uninstall_puts_the_previous_record_factory_back():
     assert logging.getLogRecordFactory() is not before
     log_masking.uninstall()
     assert logging.getLogRecordFactory() is before
+
+
+# The Rasa patch: an action server's error body stays out of exception messages
+
+
+@pytest.fixture
+def patched() -> Iterator[None]:
+    privacy_patches.install()
+    try:
+        yield
+    finally:
+        privacy_patches.uninstall()
+
+
+def test_an_action_server_error_body_stays_out_of_the_message_and_in_text(patched):
+    body = json.dumps(
+        {"error": "failed", "request_body": {"slots": {"lead_email": DANA.email, "lead_name": DANA.name}}}
+    )
+    error = ClientResponseError(500, "Internal Server Error", body)
+    assert traces(DANA, str(error)) == [] and traces(DANA, repr(error)) == []
+    assert "500" in str(error) and "Internal Server Error" in str(error)
+    assert (error.status, error.message, error.text) == (
+        500,
+        "Internal Server Error",
+        body,
+    )  # a 400's reason is read from .text
+
+
+def test_importing_the_project_leaves_the_privacy_patch_out():
+    for module in ("channels", "channels.visitor_rest", "channels.tracker_store", "channels.privacy_patches"):
+        importlib.import_module(module)
+    assert all(patching.is_rasas_own(patch) for patch in privacy_patches.PATCHES)
+
+
+def test_the_entry_point_refuses_to_start_another_rasa_even_without_the_speedups(monkeypatch):
+    monkeypatch.setattr(rasa, "__version__", "3.7.0")
+    monkeypatch.setenv(speedups.SWITCH, "off")
+    monkeypatch.setattr(sys, "argv", ["rasa", "--version"])
+    with pytest.raises(SystemExit) as stopped:
+        server.main()
+    assert "Cannot start Rasa" in str(stopped.value.code) and "channels/privacy_patches.py" in str(stopped.value.code)
+    assert all(patching.is_rasas_own(patch) for patch in privacy_patches.PATCHES)
