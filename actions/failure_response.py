@@ -30,11 +30,13 @@ FAILURE_MESSAGE = "The action failed; the action server's log says where."
 def where_it_failed(error: BaseException) -> str:
     """The exception's type and traceback, and those of its causes, without their messages."""
     parts: list[str] = []
+    seen: set[int] = set()  # a chain can loop back on itself
     link: BaseException | None = error
-    while link is not None:
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
         parts.append("".join(traceback.format_tb(link.__traceback__)) + type(link).__qualname__)
         link = link.__cause__ or (None if link.__suppress_context__ else link.__context__)
-    return "\nwhile handling:\n".join(reversed(parts))
+    return "\nled to:\n".join(reversed(parts))
 
 
 def action_name(request: Request) -> str:

@@ -33,6 +33,7 @@ import pytest
 import rasa
 from rasa.utils.endpoints import ClientResponseError
 
+from actions import failure_response
 from actions.knowledge import load_knowledge
 from actions.privacy import log_masking
 from channels import patching, privacy_patches, server, speedups
@@ -241,6 +242,31 @@ def test_uninstall_puts_the_previous_record_factory_back():
     assert logging.getLogRecordFactory() is not before
     log_masking.uninstall()
     assert logging.getLogRecordFactory() is before
+
+
+# What the action server logs and answers for a failing action
+
+
+def test_a_failure_is_described_by_types_and_places_not_by_messages():
+    name, email = DANA.name, DANA.email  # the traceback quotes source lines: these names say nothing
+
+    def save() -> None:
+        raise UnicodeEncodeError("utf-8", name, 0, 1, "surrogates not allowed")
+
+    def submit() -> None:
+        try:
+            save()
+        except UnicodeEncodeError as error:
+            raise RuntimeError(f"lead of {email} not saved") from error
+
+    try:
+        submit()
+    except RuntimeError as error:
+        described = failure_response.where_it_failed(error)
+    assert traces(DANA, described) == []
+    assert "in save" in described and "in submit" in described  # where, in both links of the chain
+    cause, _, failure = described.partition("\nled to:\n")
+    assert cause.endswith("UnicodeEncodeError") and failure.endswith("RuntimeError")
 
 
 # The Rasa patch: an action server's error body stays out of exception messages
