@@ -3,6 +3,10 @@
 Starting through here (rather than `rasa run actions`) means a broken knowledge file stops
 the server at once with `file: entry: field: reason`, instead of failing on a visitor's
 first question.
+
+It also keeps contact details out of the logs on error paths: every log record is masked
+(actions/privacy/log_masking.py), and a failing action answers without the tracker
+(actions/failure_response.py).
 """
 
 from __future__ import annotations
@@ -12,15 +16,18 @@ import sys
 from rasa_sdk.__main__ import main_from_args
 from rasa_sdk.endpoint import create_argument_parser
 
-from actions import knowledge, language
+from actions import failure_response, knowledge, language
 from actions.inquiry import runtime
 from actions.inquiry.store import StoreUnavailable
+from actions.privacy import log_masking
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = create_argument_parser()
     parser.set_defaults(actions="actions")
     args = parser.parse_args(argv)
+    log_masking.install()
+    failure_response.install()
     try:
         kb = knowledge.current()
     except knowledge.KnowledgeError as error:

@@ -1,13 +1,15 @@
 """`python -m channels.server <rasa command> ...`: how every Rasa process of this project starts.
 
-It installs the speedups (channels/speedups.py), then hands the same arguments to Rasa's
-own command line: `python -m channels.server run -m models/admissions.tar.gz ...` is
+It installs the speedups (channels/speedups.py) and what keeps contact details out of the
+logs (channels/privacy_patches.py, actions/privacy/log_masking.py), then hands the same
+arguments to Rasa's own command line: `python -m channels.server run -m models/admissions.tar.gz ...` is
 `rasa run ...` with the speedups, `python -m channels.server shell ...` is `rasa shell ...`.
 Importing `channels` or its modules (as Rasa does for the channel and the tracker store)
 patches nothing, so a Rasa started any other way runs plain Rasa.
 
-RASA_SPEEDUPS=off starts plain Rasa through here too. On a Rasa the speedups were not
-written for, it exits with status 1 before Rasa starts, saying which patch does not fit.
+RASA_SPEEDUPS=off starts Rasa without the speedups through here too (the privacy patches
+stay). On a Rasa the patches were not written for, it exits with status 1 before Rasa
+starts, saying which patch does not fit.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from channels import speedups
+from actions.privacy import log_masking
+from channels import privacy_patches, speedups
 from channels.patching import RefusedPatches
 
 # Rasa's own log format: its command line configures logging only after parsing the arguments.
@@ -26,8 +29,10 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)  # replaced by Rasa's handler later
     try:
         speedups.install_as_configured()
+        privacy_patches.install()
     except RefusedPatches as refusal:
         sys.exit(f"Cannot start Rasa: {refusal}")
+    log_masking.install()
     # Imported only now: importing Rasa's command line changes the warning filters, which
     # would let the imports above print libraries' deprecation warnings.
     from rasa.__main__ import main as rasa_main

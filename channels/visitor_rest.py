@@ -7,10 +7,15 @@ an object. Here every such request gets a 4xx that says what is wrong.
 When the action server is down or an action fails, Rasa logs the error and answers
 nothing, so the visitor stares at a typing indicator. Here a message that should have
 been answered but got no reply gets a short apology with the admissions phone number.
+
+When the visitor's browser drops the request before the answer (a closed tab, a lost
+connection), Rasa's channel logs the message text, which may be the visitor's email or
+phone number. Here it logs the conversation id only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -82,6 +87,11 @@ class VisitorRestInput(RestInput):
         async def answer_or_apologise(message: UserMessage) -> None:
             try:
                 await on_new_message(message)
+            except asyncio.CancelledError:
+                # Handled here, as Rasa's channel would handle it, but without logging the text.
+                # Nobody is left to read an apology.
+                logger.warning("conversation %s: the visitor left before the reply", message.sender_id)
+                return
             except Exception:
                 # Not logged with the text, as Rasa would: it may hold contact details.
                 logger.exception("Handling a message in conversation %s failed", message.sender_id)
