@@ -303,7 +303,7 @@ def test_cors_allows_exactly_the_site_origin(site):
 
 def test_the_page_serves_everything_itself_with_the_phone_from_the_knowledge_base(site, browser):
     config = httpx.get(site["page"] + "widget/widget-config.json", timeout=10).json()
-    assert config == {"server_url": server_url(site["webhook"]), "phone": KB.admissions.phone}
+    assert config == {"server_url": server_url(site["webhook"]), "phone": KB.admissions.phone, "privacy_url": None}
     assert httpx.get(site["page"] + "package.json", timeout=10).status_code == 404
     home = httpx.get(site["page"], timeout=10).text
     for program in KB.programs:  # the program cards come from the knowledge base
