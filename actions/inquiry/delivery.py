@@ -97,7 +97,7 @@ def deliver_pending(store: LeadStore, webhook: Webhook, client: httpx.Client | N
 class DeliveryWorker(threading.Thread):
     """Background delivery in the action server: wakes on each new lead and every `interval`."""
 
-    def __init__(self, store: LeadStore, webhook: Webhook, interval: float = 30.0) -> None:
+    def __init__(self, store: LeadStore, webhook: Webhook, interval: float) -> None:
         super().__init__(name="lead-delivery", daemon=True)
         self._store, self._webhook, self._interval = store, webhook, interval
         self._wake = threading.Event()
