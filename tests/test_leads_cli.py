@@ -108,7 +108,9 @@ def test_export_csv_defuses_spreadsheet_formulas(leads):
     assert rows[0]["consent_text"] == ""  # nothing to defuse in an empty value
 
 
-@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"], ids=repr)
+@pytest.mark.parametrize(
+    "start", ["=", "+", "-", "@", "\t", "\r"], ids=["equals", "plus", "minus", "at", "tab", "carriage-return"]
+)
 def test_csv_export_guards_every_start_a_spreadsheet_reads_as_a_formula(leads, start):
     typed = start + "cmd|' /C calc'!A0"  # what a visitor could type as a name or a question
     leads.save(make_lead(3, name=typed, questions=[typed]))
