@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -14,6 +16,7 @@ from actions.inquiry.delivery import DeliveryWorker, Webhook, deliver_pending
 from actions.inquiry.store import DELIVERED, PENDING, Lead, LeadStore, utc_now
 from tests.conftest import wait_for
 from tests.crm import FakeCRM
+from tests.servers import ROOT, quiet_env
 from tests.test_lead_store import make_lead
 from tests.test_payload import VALIDATOR
 
@@ -185,6 +188,11 @@ def test_without_a_secret_the_webhook_signs_with_an_empty_key_as_documented(stor
     assert crm.bad_signatures == [] and crm.accepted_posts[lead.id] == 1
 
 
+def test_the_webhook_never_shows_its_secret():
+    """Its repr reaches tracebacks and pytest's own failure reports."""
+    assert SECRET not in repr(Webhook("http://127.0.0.1:9/leads", SECRET))
+
+
 def test_no_webhook_without_a_url(monkeypatch):
     monkeypatch.delenv("LEADS_WEBHOOK_URL", raising=False)
     monkeypatch.setenv("LEADS_WEBHOOK_SECRET", SECRET)
@@ -286,6 +294,21 @@ def test_a_saved_lead_is_delivered_at_once_not_at_the_next_interval(action_serve
             runtime.notify_delivery()  # as the form does once the lead is saved
             assert wait_for(lambda: status(action_server_env, second.id) == DELIVERED, 10)
     assert crm.bad_signatures == [] and set(crm.accepted) == {first.id, second.id}
+
+
+def test_the_delivery_worker_never_keeps_the_action_server_from_exiting(tmp_path):
+    """The action server stops without stopping the worker: the process must still end.
+
+    Run as a child process, so mutation testing does not see it; it guards the same line.
+    """
+    code = "from actions.inquiry import runtime; assert runtime.start_delivery() is not None"
+    env = quiet_env(
+        LEADS_DATABASE_URL=f"sqlite:///{tmp_path / 'leads.sqlite3'}",
+        LEADS_WEBHOOK_URL="http://127.0.0.1:9/leads",
+        LEADS_DELIVERY_INTERVAL="600",
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
 
 
 def test_the_worker_tries_again_every_configured_interval(action_server_env, monkeypatch):

@@ -124,6 +124,20 @@ def test_an_unavailable_database_raises_without_personal_data(tmp_path):
         assert personal not in str(failed.value) and personal not in repr(lead)
 
 
+def test_a_database_lost_after_start_up_refuses_the_save_naming_the_failure(tmp_path):
+    path = tmp_path / "leads.sqlite3"
+    store = LeadStore(f"sqlite:///{path}")
+    assert store.save(make_lead(17)) is True
+    store.dispose()  # its connections closed, as when the database server goes away
+    path.unlink()
+    path.mkdir()  # a folder where the database file was
+    lead = make_lead(18)
+    with pytest.raises(StoreUnavailable) as failed:
+        store.save(lead)
+    assert "OperationalError" in str(failed.value)
+    assert not any(personal in str(failed.value) for personal in personal_values(lead))
+
+
 def test_a_lead_the_table_refuses_is_not_saved_and_the_error_has_no_personal_data(store):
     lead = make_lead(9, consent_at=None)  # no time of consent: the table refuses the row
     with pytest.raises(StoreUnavailable) as failed:

@@ -251,5 +251,15 @@ def test_help_shows_how_to_run_it_each_command_and_the_settings_it_reads(leads):
     out = leads.capsys.readouterr().out
     assert stopped.value.code == 0 and out.startswith("usage: python -m actions.leads")
     for command in ("export", "list", "retry"):
-        assert re.search(rf"^\s+{command}\s+\w", out, re.MULTILINE), f"{command} is not explained"
+        assert re.search(rf"^ +{command} +\S", out, re.MULTILINE), f"{command} is not explained"
     assert "LEADS_DATABASE_URL" in out and "LEADS_WEBHOOK_URL" in out
+    with pytest.raises(SystemExit):
+        leads.run("export", "--help")
+    assert re.search(r"^ +--since SINCE +\S", leads.capsys.readouterr().out, re.MULTILINE)  # what a date means
+
+
+def test_an_unknown_export_format_is_refused_not_silently_csv(leads):
+    leads.save(make_lead(18))
+    with pytest.raises(SystemExit) as stopped:
+        leads.run("export", "--format", "xlsx")
+    assert stopped.value.code == 2 and leads.capsys.readouterr().out == ""

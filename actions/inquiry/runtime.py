@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from functools import lru_cache
 
@@ -22,14 +23,14 @@ def lead_store() -> LeadStore:
 
 def delivery_interval() -> float:
     """Seconds between delivery rounds for leads the CRM has not taken yet."""
-    raw = os.environ.get(DELIVERY_INTERVAL_ENV, "")
+    raw = os.environ.get(DELIVERY_INTERVAL_ENV)
     if not raw:
         return DEFAULT_DELIVERY_INTERVAL
     try:
         interval = float(raw)
     except ValueError:
         interval = 0.0
-    if not 0 < interval < float("inf"):
+    if not (math.isfinite(interval) and interval > 0):  # 0 would be a busy loop
         raise ValueError(f"{DELIVERY_INTERVAL_ENV} must be a positive number of seconds, not {raw!r}")
     return interval
 
