@@ -7,7 +7,7 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from actions.inquiry import fields, migrate
+from actions.inquiry import store as store_module
 from actions.inquiry.store import DELIVERED, PENDING, Lead, LeadStore, StoreUnavailable, metadata, utc_now
 from tests.servers import postgres_server
 
@@ -109,14 +110,106 @@ def test_fifty_concurrent_conversations_each_store_their_own_lead(store):
         assert stored[lead.id].answers == lead.answers and stored[lead.id].conversation_id == lead.conversation_id
 
 
+def personal_values(lead: Lead) -> list[str]:
+    """The lead's contact details: what must never reach a log or an error message."""
+    return [lead.answers[column.name] for f in fields.FIELDS if f.personal for column in f.columns]
+
+
 def test_an_unavailable_database_raises_without_personal_data(tmp_path):
     (tmp_path / "leads.sqlite3").mkdir()  # a folder where the database file should be
     store = LeadStore(f"sqlite:///{tmp_path / 'leads.sqlite3'}")
     lead = make_lead(5)
     with pytest.raises(StoreUnavailable) as failed:
         store.save(lead)
-    for personal in (lead.answers[column.name] for f in fields.FIELDS if f.personal for column in f.columns):
+    assert "OperationalError" in str(failed.value)  # the operator's log says what kind of failure
+    for personal in personal_values(lead):
         assert personal not in str(failed.value) and personal not in repr(lead)
+
+
+def test_a_database_lost_after_start_up_refuses_the_save_naming_the_failure(tmp_path):
+    path = tmp_path / "leads.sqlite3"
+    store = LeadStore(f"sqlite:///{path}")
+    assert store.save(make_lead(17)) is True
+    store.dispose()  # its connections closed, as when the database server goes away
+    path.unlink()
+    path.mkdir()  # a folder where the database file was
+    lead = make_lead(18)
+    with pytest.raises(StoreUnavailable) as failed:
+        store.save(lead)
+    assert "OperationalError" in str(failed.value)
+    assert not any(personal in str(failed.value) for personal in personal_values(lead))
+
+
+def test_a_lead_the_table_refuses_is_not_saved_and_the_error_has_no_personal_data(store):
+    lead = make_lead(9, consent_at=None)  # no time of consent: the table refuses the row
+    with pytest.raises(StoreUnavailable) as failed:
+        store.save(lead)
+    assert "integrity" in str(failed.value).lower()
+    assert not any(personal in str(failed.value) for personal in personal_values(lead))
+    assert list(store.all()) == []
+
+
+def test_a_database_migrated_by_a_newer_version_is_refused_naming_its_revision(tmp_path):
+    url = f"sqlite:///{tmp_path / 'leads.sqlite3'}"
+    engine = sa.create_engine(url, future=True)
+    with engine.begin() as connection:
+        command.upgrade(migrate.config(connection), "head")
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    engine.dispose()
+    store = LeadStore(url)
+    with pytest.raises(StoreUnavailable) as refused:
+        store.save(make_lead(10))
+    store.dispose()
+    assert "9999_from_the_future" in str(refused.value)  # the operator learns which version wrote it
+
+
+def test_a_lead_that_was_never_saved_is_not_found(store):
+    store.save(make_lead(11))
+    assert store.get("00000000-0000-0000-0000-000000000000") is None
+
+
+def test_leads_come_oldest_first_and_those_created_together_in_a_stable_order(store):
+    now = utc_now()
+    old = make_lead(12, created_at=now - timedelta(days=1))
+    together = [make_lead(n, id=f"{n}0000000-0000-0000-0000-000000000000", created_at=now) for n in (2, 1)]
+    for lead in (*together, old):  # saved newest first
+        store.save(lead)
+    assert [item.id for item in store.all()] == [old.id, together[1].id, together[0].id]
+    assert next(item.id for item in store.pending()) == old.id  # the longest waiting goes first
+    assert [item.id for item in store.pending(limit=1)] == [old.id]
+
+
+def test_since_includes_a_lead_created_exactly_then_whatever_the_offset_it_is_given_in(store):
+    moment = datetime(2026, 9, 1, 12, 0, tzinfo=timezone.utc)
+    exactly = make_lead(14, created_at=moment)
+    store.save(make_lead(13, created_at=moment - timedelta(microseconds=1))), store.save(exactly)
+    assert [item.id for item in store.all(since=moment)] == [exactly.id]
+    in_paris = moment.astimezone(timezone(timedelta(hours=2)))  # the same instant, written 14:00+02:00
+    assert [item.id for item in store.all(since=in_paris)] == [exactly.id]
+
+
+def test_a_delivered_lead_records_when_it_was_delivered(store):
+    lead = make_lead(15)
+    store.save(lead)
+    store.record_failure(lead.id, "CRM answered HTTP 503")
+    before = utc_now()
+    store.mark_delivered(lead.id)
+    delivered = store.get(lead.id)
+    assert delivered.delivery_status == DELIVERED and before <= delivered.delivered_at <= utc_now()
+    assert delivered.last_error is None and delivered.delivery_attempts == 2
+
+
+def test_without_a_setting_leads_are_kept_in_runtime_leads_sqlite3(tmp_path, monkeypatch):
+    """The README's default: where an operator finds (and backs up) the leads."""
+    monkeypatch.delenv(store_module.DATABASE_URL_ENV, raising=False)
+    monkeypatch.setattr(store_module, "RUNTIME_DIR", tmp_path / "runtime")
+    first = LeadStore()
+    first.save(lead := make_lead(16))
+    first.dispose()
+    assert (tmp_path / "runtime" / "leads.sqlite3").is_file()
+    again = LeadStore()  # as after a restart: the folder is there already
+    assert again.get(lead.id) == lead
+    again.dispose()
 
 
 @contextlib.contextmanager

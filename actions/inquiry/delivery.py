@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -39,7 +39,7 @@ def sign(body: bytes, secret: str) -> str:
 @dataclass
 class Webhook:
     url: str
-    secret: str
+    secret: str = field(repr=False)  # a credential: never in logs or tracebacks
     timeout: float = 10.0
     attempts: int = 3
     backoff: float = 0.5
@@ -72,32 +72,33 @@ class Webhook:
 
 
 def deliver_pending(store: LeadStore, webhook: Webhook, client: httpx.Client | None = None) -> int:
-    """Try every pending lead once (with the webhook's retries); returns how many arrived."""
+    """Try every pending lead once (with the webhook's retries); returns how many arrived.
+
+    The worker passes its own client, kept open across rounds; without one, a client lives
+    for this round only.
+    """
+    if client is None:
+        with httpx.Client() as own_client:
+            return deliver_pending(store, webhook, own_client)
     delivered = 0
-    own_client = client is None
-    client = client or httpx.Client()
-    try:
-        for lead in store.pending():
-            try:
-                webhook.send(client, lead)
-            except (httpx.TransportError, DeliveryFailed) as error:  # reraised after the last try
-                reason = type(error).__name__ if isinstance(error, httpx.TransportError) else str(error)
-                store.record_failure(lead.id, reason)
-                logger.warning("lead %s not delivered yet: %s", lead.id, reason)
-                continue
-            store.mark_delivered(lead.id)
-            delivered += 1
-            logger.info("lead %s delivered", lead.id)
-    finally:
-        if own_client:
-            client.close()
+    for lead in store.pending():
+        try:
+            webhook.send(client, lead)
+        except (httpx.TransportError, DeliveryFailed) as error:  # reraised after the last try
+            reason = type(error).__name__ if isinstance(error, httpx.TransportError) else str(error)
+            store.record_failure(lead.id, reason)
+            logger.warning("lead %s not delivered yet: %s", lead.id, reason)
+            continue
+        store.mark_delivered(lead.id)
+        delivered += 1
+        logger.info("lead %s delivered", lead.id)
     return delivered
 
 
 class DeliveryWorker(threading.Thread):
     """Background delivery in the action server: wakes on each new lead and every `interval`."""
 
-    def __init__(self, store: LeadStore, webhook: Webhook, interval: float = 30.0) -> None:
+    def __init__(self, store: LeadStore, webhook: Webhook, interval: float) -> None:
         super().__init__(name="lead-delivery", daemon=True)
         self._store, self._webhook, self._interval = store, webhook, interval
         self._wake = threading.Event()

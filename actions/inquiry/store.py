@@ -154,9 +154,11 @@ class LeadStore:
         return _lead(row) if row else None
 
     def all(self, since: datetime | None = None) -> Iterator[Lead]:
+        """Leads created at or after `since` (an aware time), oldest first."""
         query = leads.select().order_by(leads.c.created_at, leads.c.id)
         if since:
-            query = query.where(leads.c.created_at >= since)
+            # In UTC, as every time is stored: SQLite compares times as text and drops the offset.
+            query = query.where(leads.c.created_at >= since.astimezone(timezone.utc))
         self.ensure_schema()
         with self._engine.connect() as connection:
             for row in connection.execute(query).mappings():
@@ -169,17 +171,13 @@ class LeadStore:
             return [_lead(row) for row in connection.execute(query).mappings()]
 
     def mark_delivered(self, lead_id: str) -> None:
-        self._update(lead_id, delivery_status=DELIVERED, delivered_at=utc_now(), last_error=None)
+        self._count_attempt(lead_id, delivery_status=DELIVERED, delivered_at=utc_now(), last_error=None)
 
     def record_failure(self, lead_id: str, reason: str) -> None:
-        with self._engine.begin() as connection:
-            connection.execute(
-                leads.update()
-                .where(leads.c.id == lead_id)
-                .values(delivery_attempts=leads.c.delivery_attempts + 1, last_error=reason[:500])
-            )
+        self._count_attempt(lead_id, last_error=reason[:500])
 
-    def _update(self, lead_id: str, **values: Any) -> None:
+    def _count_attempt(self, lead_id: str, **values: Any) -> None:
+        """Record a delivery round's outcome: a round that succeeded is an attempt too."""
         with self._engine.begin() as connection:
             connection.execute(
                 leads.update()
@@ -246,7 +244,7 @@ def _zero_freed_space(connection: Any, _record: Any) -> None:
 
 def _lead(row: Mapping[str, Any]) -> Lead:
     data = dict(row)
-    data["questions"] = json.loads(data["questions"] or "[]")
+    data["questions"] = json.loads(data["questions"])
     for key in _TIMES:
         # SQLite returns naive datetimes; every time stored here is UTC.
         if data[key] is not None and data[key].tzinfo is None:

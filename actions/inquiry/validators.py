@@ -19,6 +19,9 @@ MAX_NAME_LENGTH = 100
 # and SQL are not requests ("<script>" must not be read as "stop").
 _PLAIN_WORDS = re.compile(r"^[\w\s'\u2019\".,!?:()\-]*\w[\w\s'\u2019\".,!?:()\-]*$")
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '\u2019.\-][^\W\d_]*)*$")
+# Where email-validator's message turns from the kind of problem to its details, which can
+# quote the address ("...invalid characters: '_'", "...is invalid (... of 'exa\u2603mple' ...)").
+_EMAIL_DETAILS = re.compile(r":| \(")
 
 
 class Invalid(ValueError):
@@ -26,9 +29,12 @@ class Invalid(ValueError):
 
 
 def clean_text(value: object) -> str:
-    """Plain text: control characters dropped, whitespace folded, Unicode normalised."""
+    """Plain text: control characters dropped, whitespace folded, Unicode normalised.
+
+    Tabs and line breaks are control characters that separate words: they fold into spaces.
+    """
     text = unicodedata.normalize("NFC", str(value or ""))
-    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch == " ")
+    text = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch)[0] != "C")
     return " ".join(text.split())
 
 
@@ -63,10 +69,7 @@ def email(value: object) -> str:
 
 def _email_reason(error: EmailNotValidError) -> str:
     """email-validator's messages can quote the address; keep only the kind of problem."""
-    message = str(error)
-    if "@" in message and "sign" not in message:
-        return "check the part after the @"
-    return message.rstrip(".").split(":")[0][:120].lower()
+    return _EMAIL_DETAILS.split(str(error))[0].rstrip(". ").lower()
 
 
 def phone(value: object, region: str = DEFAULT_REGION) -> str:
