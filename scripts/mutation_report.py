@@ -34,7 +34,15 @@ SURVIVORS = ARTIFACTS / "survivors"
 
 # A file belongs to the first package whose folder holds it, so the sub-packages come first
 # and the modules directly in actions/ fall to "actions".
-PACKAGES = ("actions/inquiry", "actions/dialogue", "actions/knowledge", "actions/language", "channels", "actions")
+PACKAGES = (
+    "actions/inquiry",
+    "actions/dialogue",
+    "actions/knowledge",
+    "actions/language",
+    "actions/privacy",
+    "channels",
+    "actions",
+)
 KILLED = frozenset({"killed", "caught by type check"})
 NOT_CHECKED = "not checked"
 COLUMNS = ("killed", "survived", "timeout", "no tests")  # every other outcome is shown as "other"
