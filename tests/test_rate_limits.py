@@ -1,0 +1,36 @@
+"""The shared rate-limit helper: counts per key, says how long to wait, refuses bad settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from actions.rate_limits import RateLimit, parse_limit
+
+
+def test_a_limit_allows_up_to_its_count_then_says_how_long_to_wait() -> None:
+    limit = RateLimit("test messages", parse_limit("TEST_LIMIT", "3/minute"), "memory://")
+    assert [limit.hit("visitor-a") for _ in range(3)] == [None, None, None]
+    wait = limit.hit("visitor-a")
+    assert wait is not None and 1 <= wait <= 60
+    assert limit.hit("visitor-b") is None  # another key has its own count
+
+
+def test_limits_with_different_names_count_apart() -> None:
+    first = RateLimit("test first", parse_limit("TEST_LIMIT", "1/hour"), "memory://")
+    second = RateLimit("test second", parse_limit("TEST_LIMIT", "1/hour"), "memory://")
+    assert first.hit("same-key") is None
+    assert second.hit("same-key") is None
+    assert first.hit("same-key") is not None
+
+
+def test_a_limit_is_read_from_its_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_LEADS_PER_HOUR", "2 per hour")
+    limit = RateLimit.from_setting("test setting", "TEST_LEADS_PER_HOUR", "9/minute")
+    assert (limit.item.amount, limit.item.get_expiry()) == (2, 3600)
+    monkeypatch.delenv("TEST_LEADS_PER_HOUR")
+    assert RateLimit.from_setting("test default", "TEST_LEADS_PER_HOUR", "9/minute").item.amount == 9
+
+
+def test_a_malformed_setting_is_refused_with_its_name() -> None:
+    with pytest.raises(ValueError, match="TEST_LIMIT must read like"):
+        parse_limit("TEST_LIMIT", "lots")
