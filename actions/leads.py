@@ -1,8 +1,9 @@
-"""Staff command line for leads: `python -m actions.leads export|list|retry|purge|erase`.
+"""Staff command line for leads: `python -m actions.leads export|list|retry|new-secret|purge|erase`.
 
-Reads LEADS_DATABASE_URL like the action server (default: runtime/leads.sqlite3), and for
-purge and erase the conversation store of the endpoints file (ENDPOINTS_FILE, default
-endpoints.yml) like the Rasa server.
+Reads LEADS_DATABASE_URL like the action server (default: runtime/leads.sqlite3); retry without
+a lead id delivers to LEADS_WEBHOOK_URL, signed with LEADS_WEBHOOK_SECRET; purge and erase read
+the conversation store of the endpoints file (ENDPOINTS_FILE, default endpoints.yml) like the
+Rasa server.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any, TextIO
 
 from actions.inquiry import fields
 from actions.inquiry.delivery import Webhook, deliver_pending
-from actions.inquiry.store import Lead, LeadStore, json_value, utc_now
+from actions.inquiry.store import FAILED, PENDING, STATUSES, Lead, LeadStore, json_value, utc_now
+from actions.inquiry.webhook import new_secret
 
 # The export's own columns: the lead's bookkeeping around the answers the fields declare as
 # exported (fields.py), so the table, the CRM payload and the export can change apart.
@@ -31,6 +33,7 @@ EXPORT_COLUMNS = [
     "delivery_attempts",
     "delivered_at",
     "last_error",
+    "next_attempt_at",
 ]
 # What a spreadsheet reads as the start of a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -64,8 +67,20 @@ def export(leads: list[Lead], fmt: str, out: TextIO) -> None:
         writer.writerow({name: spreadsheet_safe(value) for name, value in row.items()})
 
 
+def delivery_note(lead: Lead) -> str:
+    """Where the lead is in its delivery: when it arrived, why it failed, when it is tried next."""
+    if lead.delivery_status == FAILED:
+        return lead.last_error or "failed"
+    if lead.delivery_status == PENDING:
+        if not lead.delivery_attempts:
+            return "not tried yet"
+        when = f"{lead.next_attempt_at:%Y-%m-%d %H:%M}" if lead.next_attempt_at else "now"
+        return f"{lead.last_error}; next attempt {when}"
+    return f"delivered {lead.delivered_at:%Y-%m-%d %H:%M}" if lead.delivered_at else "delivered"
+
+
 def table(leads: list[Lead], out: TextIO) -> None:
-    rows = [("created (UTC)", "id", "name", "program", "contact", "status")]
+    rows = [("created (UTC)", "id", "name", "program", "contact", "status", "note")]
     rows += [
         (
             lead.created_at.strftime("%Y-%m-%d %H:%M"),
@@ -74,6 +89,7 @@ def table(leads: list[Lead], out: TextIO) -> None:
             lead.answers["program_id"],
             lead.answers["contact_method"],
             lead.delivery_status,
+            delivery_note(lead),
         )
         for lead in leads
     ]
@@ -91,7 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     export_cmd.add_argument("--since", type=_since, help="only leads created on or after this date (YYYY-MM-DD)")
     list_cmd = commands.add_parser("list", help="a readable table of leads")
     list_cmd.add_argument("--since", type=_since)
-    commands.add_parser("retry", help="deliver pending leads to LEADS_WEBHOOK_URL now")
+    list_cmd.add_argument("--status", choices=STATUSES, help="only leads in this delivery state")
+    retry_cmd = commands.add_parser(
+        "retry", help="deliver pending leads to LEADS_WEBHOOK_URL now; with an id, re-queue that lead"
+    )
+    retry_cmd.add_argument("lead_id", nargs="?", help="a lead's id, or its start as `list` shows it")
+    commands.add_parser("new-secret", help="print a new LEADS_WEBHOOK_SECRET (give the CRM the same value)")
     purge_cmd = commands.add_parser("purge", help="delete conversations and leads older than their retention")
     purge_cmd.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     erase_cmd = commands.add_parser("erase", help="delete a person's leads and their conversations")
@@ -110,17 +131,58 @@ def main(argv: list[str] | None = None) -> int:
         export(exported, args.format, sys.stdout)
         store.mark_exported((lead.id for lead in exported), utc_now())
     elif args.command == "list":
-        table(list(store.all(args.since)), sys.stdout)
+        table([lead for lead in store.all(args.since) if args.status in (None, lead.delivery_status)], sys.stdout)
+    elif args.command == "new-secret":
+        print(new_secret())
+    elif args.lead_id:
+        return requeue(store, args.lead_id, sys.stdout, sys.stderr)
     else:
-        webhook = Webhook.from_env()
-        if webhook is None:
-            print("LEADS_WEBHOOK_URL is not set: nothing to deliver to.", file=sys.stderr)
-            return 2
-        pending = len(store.pending(limit=100000))
-        delivered = deliver_pending(store, webhook)
-        print(f"delivered {delivered} of {pending} pending lead(s)")
-        return 0 if delivered == pending else 1
+        return deliver_now(store, sys.stdout, sys.stderr)
     return 0
+
+
+def requeue(store: LeadStore, given: str, out: TextIO, err: TextIO) -> int:
+    """`retry ID`: make one failed or pending lead due now; 1 when no lead, or several, match."""
+    ids = store.ids_starting_with(given)
+    if len(ids) != 1:
+        problem = "no lead has an id starting with" if not ids else "more than one lead has an id starting with"
+        print(f"{problem} {given!r}: give the id as `python -m actions.leads list` shows it", file=err)
+        return 1
+    lead = store.get(ids[0])
+    if lead is None or not store.requeue(lead.id, utc_now()):
+        print(f"lead {ids[0]} was already delivered: nothing to retry", file=err)
+        return 1
+    was = f"{lead.delivery_status}: {lead.last_error}" if lead.last_error else lead.delivery_status
+    print(
+        f"lead {lead.id} re-queued (was {was}); it is sent in the action server's next delivery round,"
+        " or now by `python -m actions.leads retry`",
+        file=out,
+    )
+    return 0
+
+
+def deliver_now(store: LeadStore, out: TextIO, err: TextIO) -> int:
+    """`retry`: every pending lead tried now, whatever its schedule; 1 unless all were delivered."""
+    from actions.inquiry import runtime  # its settings only; its workers are not started
+
+    try:
+        webhook = Webhook.from_env()
+        schedule = runtime.retry_schedule()
+    except ValueError as error:
+        print(f"Cannot deliver: {error}", file=err)
+        return 2
+    if webhook is None:
+        print("LEADS_WEBHOOK_URL is not set: nothing to deliver to.", file=err)
+        return 2
+    pending = store.make_pending_due(utc_now())
+    done = deliver_pending(store, webhook, schedule=schedule)
+    summary = f"delivered {done.delivered} of {pending} pending lead(s)"
+    if done.failed:
+        summary += f"; {done.failed} failed (see `python -m actions.leads list --status failed`)"
+    if done.retrying:
+        summary += f"; {done.retrying} still pending, retried later"
+    print(summary, file=out)
+    return 0 if done.delivered == pending else 1
 
 
 if __name__ == "__main__":

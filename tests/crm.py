@@ -2,41 +2,66 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
 import json
 import threading
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import standardwebhooks
+
+# A valid LEADS_WEBHOOK_SECRET (whsec_ and 32 bytes in base64), the same for us and the CRM.
+SECRET = "whsec_" + base64.b64encode(b"test-only secret, 32 bytes long!").decode()
+
+
+@dataclass(frozen=True)
+class Received:
+    """One POST as it arrived: what a receiver verifies."""
+
+    key: str
+    headers: dict[str, str]
+    body: bytes
 
 
 class FakeCRM:
-    """Takes leads as the real CRM would: signed JSON, deduplicated by Idempotency-Key.
+    """Takes leads as the real CRM would: JSON signed as Standard Webhooks specify, verified with
+    the `standardwebhooks` library, deduplicated by Idempotency-Key.
 
-    While it fails (`down`, or for its first `fail_first` requests) it answers `failure_status`:
-    503 for an outage, or e.g. 401 for a CRM that refuses our key. A lead it takes is answered
-    `success_status`. `delay` makes it answer that many seconds late (a slow CRM). A body not
-    declared as JSON is refused with 415, as a webhook endpoint refuses what it cannot parse.
+    While it fails (`down`, or for its first `fail_first` requests) it answers `failure_status`
+    with `failure_headers` (e.g. a Retry-After): 503 for an outage, or e.g. 401 for a CRM that
+    refuses our key. `refuse` answers a status per lead id, every time (422 for a lead it finds
+    invalid). A failure's body echoes the lead, as some CRMs do: it must never reach our
+    records. A lead it takes is answered `success_status`. `delay` makes it answer that many
+    seconds late (a slow CRM). A body not declared as JSON is refused with 415, as a webhook
+    endpoint refuses what it cannot parse.
     """
 
     def __init__(
         self,
-        secret: str,
+        secret: str = SECRET,
         fail_first: int = 0,
         failure_status: int = 503,
         success_status: int = 201,
         delay: float = 0.0,
+        failure_headers: Mapping[str, str] | None = None,
+        refuse: Mapping[str, int] | None = None,
     ) -> None:
         self.secret = secret
         self.fail_first = fail_first
         self.failure_status = failure_status
         self.success_status = success_status
         self.delay = delay
+        self.failure_headers = dict(failure_headers or {})
+        self.refuse = dict(refuse or {})
         self.down = False
         self.requests = 0
         self.accepted: dict[str, dict] = {}  # idempotency key -> lead, as a CRM would dedupe
         self.accepted_posts: Counter = Counter()
+        self.posts: Counter = Counter()  # every POST per lead, answered 2xx or not
         self.bad_signatures: list[str] = []
+        self.received: list[Received] = []
         self._lock = threading.Lock()
         self._closing = threading.Event()
         crm = self
@@ -45,21 +70,33 @@ class FakeCRM:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 is_json = self.headers.get("Content-Type", "").split(";")[0].strip().lower() == "application/json"
+                headers = dict(self.headers.items())
                 with crm._lock:
                     crm.requests += 1
-                    failing = crm.down or crm.requests <= crm.fail_first
                     key = self.headers["Idempotency-Key"]
-                    expected = "sha256=" + hmac.new(crm.secret.encode(), body, hashlib.sha256).hexdigest()
-                    if not hmac.compare_digest(expected, self.headers.get("X-Signature", "")):
+                    crm.posts[key] += 1
+                    crm.received.append(Received(key, headers, body))
+                    try:
+                        standardwebhooks.Webhook(crm.secret).verify(body, headers)
+                    except Exception:  # a wrong, missing or stale signature: what a receiver refuses
                         crm.bad_signatures.append(key)
-                    if is_json and not failing:
+                    status = crm.refuse.get(key) or (
+                        crm.failure_status if crm.down or crm.requests <= crm.fail_first else None
+                    )
+                    if status is None and is_json:
                         crm.accepted_posts[key] += 1
                         crm.accepted.setdefault(key, json.loads(body))
-                    status = crm.failure_status if failing else crm.success_status if is_json else 415
+                    status = status or (crm.success_status if is_json else 415)
                 crm._closing.wait(crm.delay)
+                failed = not 200 <= status < 300
+                answer = b'{"error": "cannot take this lead", "lead": ' + body + b"}" if failed else b""
                 try:
                     self.send_response(status)
+                    for name, value in (crm.failure_headers if failed else {}).items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(answer)))
                     self.end_headers()
+                    self.wfile.write(answer)
                 except OSError:  # the client stopped waiting (its timeout): nothing to answer
                     pass
 

@@ -23,7 +23,7 @@ import pytest
 from actions.inquiry import fields
 from actions.inquiry.store import DELIVERED, Lead, LeadStore, utc_now
 from actions.leads import EXPORT_COLUMNS, main
-from tests.crm import FakeCRM
+from tests.crm import SECRET, FakeCRM
 from tests.servers import ROOT, leads_cli, quiet_env
 from tests.test_lead_store import make_lead
 
@@ -183,15 +183,17 @@ def columns_of(line: str) -> list[int]:
 def test_list_is_a_readable_table(leads):
     older = make_lead(9, created_at=datetime(2026, 9, 1, 8, 5, 59, tzinfo=timezone.utc), name="Bo Li")
     newer = make_lead(10, name="Maximiliana Oyelaran-Whitfield", contact_method="text")
-    leads.save(older, newer)
+    refused = make_lead(20, name="Al Xu")
+    leads.save(older, newer, refused)
     leads.store.mark_delivered(newer.id)
+    leads.store.mark_failed(refused.id, "CRM answered HTTP 422 Unprocessable Entity")
     code, out, _ = leads.run("list")
     header, *rows, footer = out.splitlines()
-    assert code == 0 and footer == "2 lead(s)"
-    assert header.split() == ["created", "(UTC)", "id", "name", "program", "contact", "status"]
+    assert code == 0 and footer == "3 lead(s)"
+    assert header.split() == ["created", "(UTC)", "id", "name", "program", "contact", "status", "note"]
     starts = columns_of(header)
     assert starts[0] == 0 and all(columns_of(row) == starts for row in rows)  # every column lines up
-    for row, lead in zip(rows, (older, newer), strict=True):
+    for row, lead in zip(rows, (older, newer, refused), strict=True):
         created = row[: starts[1]].strip()
         assert datetime.strptime(created, "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc) == lead.created_at.replace(
             second=0, microsecond=0
@@ -200,7 +202,13 @@ def test_list_is_a_readable_table(leads):
         assert len(short_id) >= 8 and lead.id.startswith(short_id) and name == lead.answers["name"]
         program, contact = row[starts[3] : starts[4]].strip(), row[starts[4] : starts[5]].strip()
         assert (program, contact) == (lead.answers["program_id"], lead.answers["contact_method"])
-    assert rows[0][starts[5] :] == "pending" and rows[1][starts[5] :] == DELIVERED
+    states = [(row[starts[5] : starts[6]].strip(), row[starts[6] :]) for row in rows]
+    delivered_at = leads.store.get(newer.id).delivered_at
+    assert states == [
+        ("pending", "not tried yet"),
+        (DELIVERED, f"delivered {delivered_at:%Y-%m-%d %H:%M}"),
+        ("failed", "CRM answered HTTP 422 Unprocessable Entity"),
+    ]
 
 
 def test_list_since_shows_only_the_recent_leads(leads):
@@ -215,9 +223,9 @@ def test_retry_delivers_pending_leads(leads, monkeypatch):
     leads.save(old, new)
     code, _, err = leads.run("retry")
     assert code == 2 and "LEADS_WEBHOOK_URL" in err  # no webhook configured: says which setting
-    with FakeCRM("s3cret") as crm:
+    with FakeCRM(SECRET) as crm:
         monkeypatch.setenv("LEADS_WEBHOOK_URL", crm.url)
-        monkeypatch.setenv("LEADS_WEBHOOK_SECRET", "s3cret")
+        monkeypatch.setenv("LEADS_WEBHOOK_SECRET", SECRET)
         code, out, _ = leads.run("retry")
     assert code == 0 and out.strip() == "delivered 2 of 2 pending lead(s)"
     assert set(crm.accepted) == {old.id, new.id} and crm.bad_signatures == []
@@ -225,19 +233,22 @@ def test_retry_delivers_pending_leads(leads, monkeypatch):
 
 
 def test_retry_while_the_crm_is_down_says_so_and_fails(leads, monkeypatch):
-    leads.save(make_lead(15))  # one lead: the webhook's three tries and back-off take 1.5 s
-    with FakeCRM("s3cret") as crm:
+    leads.save(waiting := make_lead(15))
+    leads.store.schedule_retry(waiting.id, "CRM answered HTTP 503 Service Unavailable", utc_now() + timedelta(hours=1))
+    with FakeCRM(SECRET) as crm:
         crm.down = True
         monkeypatch.setenv("LEADS_WEBHOOK_URL", crm.url)
-        monkeypatch.setenv("LEADS_WEBHOOK_SECRET", "s3cret")
+        monkeypatch.setenv("LEADS_WEBHOOK_SECRET", SECRET)
         code, out, _ = leads.run("retry")
-    assert code == 1 and out.strip() == "delivered 0 of 1 pending lead(s)"  # a script can tell
+    # Staff asked for now: the lead is tried though its next attempt was an hour away.
+    assert crm.posts[waiting.id] == 1
+    assert code == 1 and out.strip() == "delivered 0 of 1 pending lead(s); 1 still pending, retried later"
     assert len(leads.store.pending()) == 1
 
 
 def test_a_command_is_required_and_none_delivers_anything(leads, monkeypatch):
     leads.save(make_lead(17))
-    with FakeCRM("s3cret") as crm:
+    with FakeCRM(SECRET) as crm:
         monkeypatch.setenv("LEADS_WEBHOOK_URL", crm.url)
         with pytest.raises(SystemExit) as stopped:
             leads.run()

@@ -1,106 +1,119 @@
-"""Hand saved leads to the admissions CRM over a signed webhook.
+"""Hand saved leads to the admissions CRM, without one lead ever holding up another.
 
-Every lead is POSTed as its versioned payload (payload.py) with `X-Signature:
-sha256=<HMAC of the body>` and an `Idempotency-Key` (the lead id) that is the same on every
-retry, so the CRM can drop repeats. A lead stays `pending` in the store until the CRM
-answers 2xx: a CRM outage or a restart of this worker loses nothing.
+A delivery round walks the leads that are due (pending, `next_attempt_at` passed), oldest
+first, once each, POSTing each once (webhook.py signs it). What comes of the POST is written
+to the store before the next lead: `delivered` on 2xx; `failed` when the CRM refuses the lead
+for good (a 4xx other than 408/429) or it is too old to try again (schedule.py); otherwise it
+stays `pending`, due again after its own backoff. So a CRM that refuses some leads, or a lead
+that keeps failing, leaves the queue or waits its turn while newer leads go through, and a
+CRM outage or a restart of this worker loses nothing.
+
+The schedule lives in the store, not in an in-process retry loop (tenacity, used before):
+a retry sleeping inside a round would hold every other lead up, and would be forgotten by a
+restart.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
-import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from actions.inquiry.payload import build_payload
-from actions.inquiry.store import Lead, LeadStore
+from actions.inquiry.schedule import RetrySchedule
+from actions.inquiry.store import Lead, LeadStore, utc_now
+from actions.inquiry.webhook import WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV, Answer, Webhook, WebhookSettingError
 
+__all__ = [
+    "WEBHOOK_SECRET_ENV",
+    "WEBHOOK_URL_ENV",
+    "DeliveryWorker",
+    "Round",
+    "Webhook",
+    "WebhookSettingError",
+    "deliver_pending",
+]
 logger = logging.getLogger(__name__)
-
-WEBHOOK_URL_ENV = "LEADS_WEBHOOK_URL"
-WEBHOOK_SECRET_ENV = "LEADS_WEBHOOK_SECRET"
-
-
-class DeliveryFailed(RuntimeError):
-    pass
-
-
-def sign(body: bytes, secret: str) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+BATCH = 100  # leads read from the store at a time
 
 
 @dataclass
-class Webhook:
-    url: str
-    secret: str = field(repr=False)  # a credential: never in logs or tracebacks
-    timeout: float = 10.0
-    attempts: int = 3
-    backoff: float = 0.5
+class Round:
+    """What one delivery round did: leads delivered, failed for good, and left pending."""
 
-    @classmethod
-    def from_env(cls) -> Webhook | None:
-        url = os.environ.get(WEBHOOK_URL_ENV)
-        return cls(url, os.environ.get(WEBHOOK_SECRET_ENV, "")) if url else None
+    delivered: int = 0
+    failed: int = 0
+    retrying: int = 0
 
-    def send(self, client: httpx.Client, lead: Lead) -> None:
-        body = json.dumps(build_payload(lead), sort_keys=True).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "Idempotency-Key": lead.id,
-            "X-Signature": sign(body, self.secret),
-        }
-
-        @retry(
-            retry=retry_if_exception_type((httpx.TransportError, DeliveryFailed)),
-            stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential(multiplier=self.backoff, max=30),
-            reraise=True,
-        )
-        def post() -> None:
-            response = client.post(self.url, content=body, headers=headers, timeout=self.timeout)
-            if response.status_code >= 300:
-                raise DeliveryFailed(f"CRM answered HTTP {response.status_code}")
-
-        post()
+    @property
+    def tried(self) -> int:
+        return self.delivered + self.failed + self.retrying
 
 
-def deliver_pending(store: LeadStore, webhook: Webhook, client: httpx.Client | None = None) -> int:
-    """Try every pending lead once (with the webhook's retries); returns how many arrived.
+def deliver_pending(
+    store: LeadStore,
+    webhook: Webhook,
+    client: httpx.Client | None = None,
+    schedule: RetrySchedule | None = None,
+) -> Round:
+    """Try every lead due now once, oldest first.
 
     The worker passes its own client, kept open across rounds; without one, a client lives
     for this round only.
     """
     if client is None:
         with httpx.Client() as own_client:
-            return deliver_pending(store, webhook, own_client)
-    delivered = 0
-    for lead in store.pending():
-        try:
-            webhook.send(client, lead)
-        except (httpx.TransportError, DeliveryFailed) as error:  # reraised after the last try
-            reason = type(error).__name__ if isinstance(error, httpx.TransportError) else str(error)
-            store.record_failure(lead.id, reason)
-            logger.warning("lead %s not delivered yet: %s", lead.id, reason)
-            continue
+            return deliver_pending(store, webhook, own_client, schedule)
+    schedule = schedule or RetrySchedule()
+    done = Round()
+    now, last = utc_now(), None
+    while batch := store.due(now, after=last, limit=BATCH):
+        for lead in batch:
+            _attempt(store, webhook, client, schedule, lead, done)
+        last = batch[-1]
+    return done
+
+
+def _attempt(
+    store: LeadStore, webhook: Webhook, client: httpx.Client, schedule: RetrySchedule, lead: Lead, done: Round
+) -> None:
+    """POST one lead and record what came of it."""
+    try:
+        answer = webhook.send(client, lead)
+    except Exception as error:  # e.g. a lead the payload cannot be built from: it must not stop the round
+        # Its type only: an exception's text may quote the lead.
+        answer = Answer("retry", f"could not be sent ({type(error).__name__})")
+        logger.error("lead %s could not be sent: %s", lead.id, type(error).__name__)
+    if answer.outcome == "delivered":
         store.mark_delivered(lead.id)
-        delivered += 1
+        done.delivered += 1
         logger.info("lead %s delivered", lead.id)
-    return delivered
+        return
+    reason = answer.reason or "not delivered"
+    now = utc_now()
+    next_attempt = None if answer.outcome == "refused" else schedule.next_attempt(lead, now, answer.retry_after)
+    if next_attempt is None:
+        if answer.outcome != "refused":
+            reason = f"{schedule.gave_up(lead, now)} (last: {reason})"
+        store.mark_failed(lead.id, reason)
+        done.failed += 1
+        logger.warning("lead %s failed, not retried: %s", lead.id, reason)
+        return
+    store.schedule_retry(lead.id, reason, next_attempt)
+    done.retrying += 1
+    logger.warning("lead %s not delivered yet (%s); next attempt %s", lead.id, reason, next_attempt.isoformat())
 
 
 class DeliveryWorker(threading.Thread):
     """Background delivery in the action server: wakes on each new lead and every `interval`."""
 
-    def __init__(self, store: LeadStore, webhook: Webhook, interval: float) -> None:
+    def __init__(
+        self, store: LeadStore, webhook: Webhook, interval: float, schedule: RetrySchedule | None = None
+    ) -> None:
         super().__init__(name="lead-delivery", daemon=True)
         self._store, self._webhook, self._interval = store, webhook, interval
+        self._schedule = schedule or RetrySchedule()
         self._wake = threading.Event()
         self._stopping = threading.Event()
 
@@ -115,7 +128,7 @@ class DeliveryWorker(threading.Thread):
         with httpx.Client() as client:
             while not self._stopping.is_set():
                 try:
-                    deliver_pending(self._store, self._webhook, client)
+                    deliver_pending(self._store, self._webhook, client, self._schedule)
                 except Exception:  # the worker must outlive a bad cycle; the lead stays pending
                     logger.exception("lead delivery cycle failed")
                 self._wake.wait(self._interval)

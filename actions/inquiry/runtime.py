@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import timedelta
 from functools import lru_cache
 
 from actions.inquiry.delivery import DeliveryWorker, Webhook
+from actions.inquiry.schedule import DEFAULT_FIRST_DELAY, DEFAULT_MAX_AGE, DEFAULT_MAX_DELAY, RetrySchedule
 from actions.inquiry.store import LeadStore
 from actions.privacy.conversations import ConversationStore
 from actions.privacy.retention import (
@@ -24,6 +26,10 @@ _worker: DeliveryWorker | None = None
 _retention: RetentionWorker | None = None
 DELIVERY_INTERVAL_ENV = "LEADS_DELIVERY_INTERVAL"
 DEFAULT_DELIVERY_INTERVAL = 30.0
+DELIVERY_BACKOFF_ENV = "LEAD_DELIVERY_BACKOFF"  # seconds before a failed lead's second attempt
+DELIVERY_MAX_BACKOFF_ENV = "LEAD_DELIVERY_MAX_BACKOFF"  # the longest wait between two attempts
+DELIVERY_MAX_AGE_ENV = "LEAD_DELIVERY_MAX_AGE"  # days after which an undelivered lead is given up on
+MAX_DURATION = timedelta(days=3650)
 RETENTION_INTERVAL_ENV = "RETENTION_INTERVAL"  # seconds between retention purges
 DEFAULT_RETENTION_INTERVAL = 3600.0
 EXPIRY_SWEEP_INTERVAL_ENV = "EXPIRY_SWEEP_INTERVAL"  # seconds between expired-session sweeps
@@ -54,6 +60,24 @@ def delivery_interval() -> float:
     return positive_setting(DELIVERY_INTERVAL_ENV, DEFAULT_DELIVERY_INTERVAL, "seconds")
 
 
+def duration_setting(name: str, default: timedelta, unit: str) -> timedelta:
+    """A positive duration in `unit` ("seconds" or "days") of at most ten years (a later date
+    would not fit a datetime); ValueError (the server does not start) otherwise."""
+    value = positive_setting(name, default / timedelta(**{unit: 1}), unit)
+    if value > MAX_DURATION / timedelta(**{unit: 1}):
+        raise ValueError(f"{name} must be at most {MAX_DURATION.days} days, not {os.environ[name]!r} {unit}")
+    return timedelta(**{unit: value})
+
+
+def retry_schedule() -> RetrySchedule:
+    """LEAD_DELIVERY_BACKOFF, LEAD_DELIVERY_MAX_BACKOFF and LEAD_DELIVERY_MAX_AGE, or their defaults."""
+    return RetrySchedule(
+        first_delay=duration_setting(DELIVERY_BACKOFF_ENV, DEFAULT_FIRST_DELAY, "seconds"),
+        max_delay=duration_setting(DELIVERY_MAX_BACKOFF_ENV, DEFAULT_MAX_DELAY, "seconds"),
+        max_age=duration_setting(DELIVERY_MAX_AGE_ENV, DEFAULT_MAX_AGE, "days"),
+    )
+
+
 def retention_policy() -> RetentionPolicy:
     """CONVERSATION_RETENTION_DAYS and LEAD_RETENTION_DAYS, or their defaults."""
     return RetentionPolicy(
@@ -81,14 +105,18 @@ def start_retention() -> RetentionWorker:
 
 
 def start_delivery() -> DeliveryWorker | None:
-    """Start background delivery when a CRM webhook is configured; otherwise leads wait."""
+    """Start background delivery when a CRM webhook is configured; otherwise leads wait.
+
+    ValueError (the server does not start) for an unusable webhook address or secret, or a
+    bad delivery setting.
+    """
     global _worker
     webhook = Webhook.from_env()
     if webhook is None:
         logger.info("LEADS_WEBHOOK_URL not set: leads are kept in the store for export")
         return None
-    interval = delivery_interval()
-    _worker = DeliveryWorker(lead_store(), webhook, interval)
+    interval, schedule = delivery_interval(), retry_schedule()
+    _worker = DeliveryWorker(lead_store(), webhook, interval, schedule)
     _worker.start()
     return _worker
 

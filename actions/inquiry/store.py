@@ -26,7 +26,10 @@ from actions.inquiry import fields, migrate
 
 DATABASE_URL_ENV = "LEADS_DATABASE_URL"
 RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime"
-PENDING, DELIVERED = "pending", "delivered"
+# pending: the CRM has not taken it yet and it is due again at `next_attempt_at`;
+# delivered: the CRM answered 2xx; failed: refused for good, or given up on (`last_error` says why).
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+STATUSES = (PENDING, DELIVERED, FAILED)
 
 metadata = sa.MetaData()
 # The lead's bookkeeping, then one column per answer the form's fields declare (fields.py).
@@ -44,6 +47,7 @@ leads = sa.Table(
     sa.Column("delivered_at", sa.DateTime(timezone=True)),
     sa.Column("last_error", sa.Text),
     sa.Column("exported_at", sa.DateTime(timezone=True)),  # first export: starts its retention too
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), index=True),  # pending leads only
     *(column.sa_column() for column in fields.columns()),
 )
 # One row per erasure on request: proof it was done, without the person (a salted hash).
@@ -84,6 +88,11 @@ class Lead:
     delivered_at: datetime | None = None
     last_error: str | None = None
     exported_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.delivery_status == PENDING and self.next_attempt_at is None:  # a new lead is due at once
+            self.next_attempt_at = self.created_at.astimezone(timezone.utc)
 
     def values(self) -> dict[str, Any]:
         """Every stored value by column name: the row, and what the export and the payload pick from."""
@@ -170,11 +179,71 @@ class LeadStore:
         with self._engine.connect() as connection:
             return [_lead(row) for row in connection.execute(query).mappings()]
 
+    def due(self, now: datetime, after: Lead | None = None, limit: int = 100) -> list[Lead]:
+        """Pending leads whose next attempt is due at `now`, oldest first; with `after`, only
+        those that come after that lead in this order (one pass walks the queue once)."""
+        query = (
+            leads.select()
+            .where(leads.c.delivery_status == PENDING, leads.c.next_attempt_at <= now.astimezone(timezone.utc))
+            .order_by(leads.c.created_at, leads.c.id)
+            .limit(limit)
+        )
+        if after is not None:
+            created = after.created_at.astimezone(timezone.utc)
+            query = query.where(
+                sa.or_(leads.c.created_at > created, sa.and_(leads.c.created_at == created, leads.c.id > after.id))
+            )
+        self.ensure_schema()
+        with self._engine.connect() as connection:
+            return [_lead(row) for row in connection.execute(query).mappings()]
+
     def mark_delivered(self, lead_id: str) -> None:
-        self._count_attempt(lead_id, delivery_status=DELIVERED, delivered_at=utc_now(), last_error=None)
+        self._count_attempt(
+            lead_id, delivery_status=DELIVERED, delivered_at=utc_now(), last_error=None, next_attempt_at=None
+        )
 
     def record_failure(self, lead_id: str, reason: str) -> None:
         self._count_attempt(lead_id, last_error=reason[:500])
+
+    def schedule_retry(self, lead_id: str, reason: str, at: datetime) -> None:
+        """The attempt failed for now: the lead stays pending and is next due `at`."""
+        self._count_attempt(lead_id, last_error=reason[:500], next_attempt_at=at.astimezone(timezone.utc))
+
+    def mark_failed(self, lead_id: str, reason: str) -> None:
+        """The attempt failed for good: the lead leaves the delivery queue until staff re-queue it."""
+        self._count_attempt(lead_id, delivery_status=FAILED, last_error=reason[:500], next_attempt_at=None)
+
+    def requeue(self, lead_id: str, at: datetime) -> bool:
+        """Make a pending or failed lead due `at` (failed ones pending again); False for an
+        unknown or delivered lead. Its attempts and last error are kept for the record."""
+        self.ensure_schema()
+        with self._engine.begin() as connection:
+            updated = connection.execute(
+                leads.update()
+                .where(leads.c.id == lead_id, leads.c.delivery_status.in_((PENDING, FAILED)))
+                .values(delivery_status=PENDING, next_attempt_at=at.astimezone(timezone.utc))
+            )
+        return bool(updated.rowcount)
+
+    def make_pending_due(self, at: datetime) -> int:
+        """Every pending lead due `at` (staff asked to deliver now); how many are pending."""
+        self.ensure_schema()
+        with self._engine.begin() as connection:
+            updated = connection.execute(
+                leads.update()
+                .where(leads.c.delivery_status == PENDING)
+                .values(next_attempt_at=at.astimezone(timezone.utc))
+            )
+        return int(updated.rowcount)
+
+    def ids_starting_with(self, prefix: str, limit: int = 10) -> list[str]:
+        """Ids that start with `prefix` (what `leads list` shows), to find a lead staff name."""
+        if not prefix or not all(c in "0123456789abcdefABCDEF-" for c in prefix):
+            return []  # only an id's own characters: no LIKE wildcards from the command line
+        query = sa.select(leads.c.id).where(leads.c.id.like(prefix.lower() + "%")).order_by(leads.c.id).limit(limit)
+        self.ensure_schema()
+        with self._engine.connect() as connection:
+            return list(connection.execute(query).scalars())
 
     def _count_attempt(self, lead_id: str, **values: Any) -> None:
         """Record a delivery round's outcome: a round that succeeded is an attempt too."""
