@@ -111,6 +111,7 @@ def test_pending_leads_survive_a_restart_of_the_worker(tmp_path):
 
         crm.down = False
         second = LeadStore(url)  # as after a restart: a new process, the same database
+        assert wait_for(lambda: bool(second.due(utc_now())), 5)  # its next attempt has come
         restarted = DeliveryWorker(second, webhook(crm), interval=60, schedule=SOON)
         restarted.start()
         wait_for(lambda: status(second, lead.id) == DELIVERED, 10)

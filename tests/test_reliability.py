@@ -20,7 +20,7 @@ from actions.knowledge.loader import DEFAULT_DIR
 from tests.conftest import MEASUREMENTS, wait_for
 from tests.conversations import BILLING as BILLING_ID
 from tests.conversations import Conversation, Person, Scripts, answered
-from tests.crm import FakeCRM
+from tests.crm import SECRET, FakeCRM
 from tests.replies import load_replies
 from tests.servers import (
     action_server,
@@ -236,9 +236,15 @@ def test_a_killed_action_server_gets_an_apology_and_the_form_goes_on_after_a_res
 def test_leads_wait_while_the_crm_is_down_and_arrive_once_when_it_returns(tmp_path):
     sender = visitor()
     leads_url = f"sqlite:///{tmp_path / 'leads.sqlite3'}"
-    with FakeCRM("crm-secret") as crm:
+    with FakeCRM(SECRET) as crm:
         crm.down = True
-        crm_env = {"LEADS_WEBHOOK_URL": crm.url, "LEADS_WEBHOOK_SECRET": "crm-secret", "LEADS_DELIVERY_INTERVAL": "0.5"}
+        crm_env = {
+            "LEADS_WEBHOOK_URL": crm.url,
+            "LEADS_WEBHOOK_SECRET": SECRET,
+            "LEADS_DELIVERY_INTERVAL": "0.5",
+            "LEAD_DELIVERY_BACKOFF": "0.2",  # a failed lead is due again in the next rounds
+            "LEAD_DELIVERY_MAX_BACKOFF": "0.5",
+        }
         with action_server(tmp_path, None, leads_url, **crm_env) as actions, rasa_server(tmp_path, actions) as url:
             converse(url, sender, inquiry(ROBIN))
             [lead] = exported_leads(leads_url, sender)
