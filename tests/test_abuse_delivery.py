@@ -519,3 +519,15 @@ def test_undoing_0004_puts_failed_leads_back_in_the_queue(tmp_path):
         status = connection.exec_driver_sql("SELECT delivery_status FROM leads").scalar_one()
     engine.dispose()
     assert status == PENDING  # the older code knows no `failed`: it retries the lead
+
+
+def test_a_failure_recorded_late_never_undoes_a_delivery(store):
+    """`leads retry` and the action server's worker may POST the same lead at once: the CRM
+    takes it once (Idempotency-Key), and the slower of the two must not mark it failed."""
+    store.save(lead := make_lead(73))
+    store.mark_delivered(lead.id)
+    store.mark_failed(lead.id, "CRM answered HTTP 409 Conflict")
+    store.schedule_retry(lead.id, "ReadTimeout", utc_now())
+    kept = store.get(lead.id)
+    assert kept is not None and kept.delivery_status == DELIVERED and kept.last_error is None
+    assert kept.next_attempt_at is None and store.due(utc_now()) == []

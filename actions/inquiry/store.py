@@ -207,11 +207,15 @@ class LeadStore:
 
     def schedule_retry(self, lead_id: str, reason: str, at: datetime) -> None:
         """The attempt failed for now: the lead stays pending and is next due `at`."""
-        self._count_attempt(lead_id, last_error=reason[:500], next_attempt_at=at.astimezone(timezone.utc))
+        self._count_attempt(
+            lead_id, last_error=reason[:500], next_attempt_at=at.astimezone(timezone.utc), only_pending=True
+        )
 
     def mark_failed(self, lead_id: str, reason: str) -> None:
         """The attempt failed for good: the lead leaves the delivery queue until staff re-queue it."""
-        self._count_attempt(lead_id, delivery_status=FAILED, last_error=reason[:500], next_attempt_at=None)
+        self._count_attempt(
+            lead_id, delivery_status=FAILED, last_error=reason[:500], next_attempt_at=None, only_pending=True
+        )
 
     def requeue(self, lead_id: str, at: datetime) -> bool:
         """Make a pending or failed lead due `at` (failed ones pending again); False for an
@@ -245,14 +249,17 @@ class LeadStore:
         with self._engine.connect() as connection:
             return list(connection.execute(query).scalars())
 
-    def _count_attempt(self, lead_id: str, **values: Any) -> None:
-        """Record a delivery round's outcome: a round that succeeded is an attempt too."""
+    def _count_attempt(self, lead_id: str, only_pending: bool = False, **values: Any) -> None:
+        """Record a delivery round's outcome: a round that succeeded is an attempt too.
+
+        `only_pending`: a failure never overwrites a delivery recorded meanwhile (by `leads
+        retry` running beside the action server's worker).
+        """
+        query = leads.update().where(leads.c.id == lead_id)
+        if only_pending:
+            query = query.where(leads.c.delivery_status == PENDING)
         with self._engine.begin() as connection:
-            connection.execute(
-                leads.update()
-                .where(leads.c.id == lead_id)
-                .values(delivery_attempts=leads.c.delivery_attempts + 1, **values)
-            )
+            connection.execute(query.values(delivery_attempts=leads.c.delivery_attempts + 1, **values))
 
     def mark_exported(self, lead_ids: Iterable[str], at: datetime) -> None:
         """Record the first export of each lead: from then on the lead may age out (retention)."""
