@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "admissions.tar.gz"
 HOST = "127.0.0.1"
+# The secret the test servers share, as `make run` generates one (actions/server_auth.py).
+ACTIONS_TOKEN = "test-actions-token-0123456789abcdefghijklmnop"
 
 
 def free_port() -> int:
@@ -81,7 +83,8 @@ def action_server_process(
     endpoints = workdir / "endpoints-actions.yml"
     endpoints.write_text(project_endpoints("http://unused/webhook", workdir / "conversations.sqlite3"))
     env = {
-        "SANIC_HOST": HOST,
+        "ACTIONS_HOST": HOST,
+        "ACTIONS_TOKEN": ACTIONS_TOKEN,
         "LEADS_DATABASE_URL": leads_url or f"sqlite:///{workdir / 'leads.sqlite3'}",
         "ENDPOINTS_FILE": str(endpoints),
         **extra_env,
@@ -167,7 +170,8 @@ def rasa_process(
         str(credentials),
         *extra_args,
     ]
-    with _process(args, f"http://{HOST}:{port}/", workdir / f"rasa-{port}.log", dict(env or {}), 180) as process:
+    env = {"ACTIONS_TOKEN": ACTIONS_TOKEN, **(env or {})}  # endpoints.yml sends it to the action server
+    with _process(args, f"http://{HOST}:{port}/", workdir / f"rasa-{port}.log", env, 180) as process:
         yield process, f"http://{HOST}:{port}/webhooks/rest/webhook"
 
 
