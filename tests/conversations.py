@@ -8,6 +8,7 @@ benchmark (bench/visitors.py), so all of them drive the assistant the same way.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from actions.dialogue import phrasing
@@ -27,6 +28,8 @@ BILLING, HEALTH_IT = "medical_billing_coding", "healthcare_it"  # program ids
 EMAIL = "email"  # the contact method the visitors choose, and the form's word for it
 # The form's own reason for refusing an email address (wording in code, see test_validators).
 INVALID_EMAIL: Expected = ("doesn't look like a valid email address",)
+# The thanks for a new inquiry, and for a repeat that updated the person's earlier one.
+THANKS = {False: "reply_inquiry_saved", True: "reply_inquiry_updated"}
 
 
 def answered(reply: str, expected: str | Expected) -> bool:
@@ -103,12 +106,19 @@ class Scripts:
         ]
 
     def form(
-        self, person: Person, program: Program, *, discussed: bool = False, study_message: str | None = None
+        self,
+        person: Person,
+        program: Program,
+        *,
+        discussed: bool = False,
+        study_message: str | None = None,
+        repeat: bool = False,
     ) -> Conversation:
         """From "I'd like more info" to the thank-you: study online, contacted by email.
 
         `discussed`: the program was the subject of the last question, so "yes" chooses it.
         `study_message`: what the visitor answers for where to study (default: the button).
+        `repeat`: the person sent an inquiry earlier today, so it is updated, and the thanks say so.
         """
         online = self.online_option(program)
         program_prompt = (
@@ -137,8 +147,23 @@ class Scripts:
             (study_message or online.label, self.say("reply_ask_lead_contact_method")),
             (EMAIL, self.consent_prompt()),
             ("yes", summary),
-            ("yes", self.say("reply_inquiry_saved", phone=self.kb.admissions.phone)),
+            ("yes", self.say(THANKS[repeat], phone=self.kb.admissions.phone)),
         ]
+
+    def slots(self, person: Person, program: Program) -> dict[str, object]:
+        """The slots of that form once the visitor said yes to the summary, as the form stores them."""
+        return {
+            "lead_id": str(uuid.uuid4()),
+            "lead_name": person.name,
+            "lead_email": person.email,
+            "lead_phone": person.stored_phone,
+            "lead_program": program.id,
+            "lead_study_option": self.online_option(program).id,
+            "lead_contact_method": EMAIL,
+            "lead_consent": True,
+            "lead_consent_wording": self.consent_prompt()[0],
+            "lead_confirmed": True,
+        }
 
     # --- expected replies ---------------------------------------------------------------
 

@@ -25,6 +25,7 @@ MODEL = ROOT / "models" / "admissions.tar.gz"
 HOST = "127.0.0.1"
 # The secret the test servers share, as `make run` generates one (actions/server_auth.py).
 ACTIONS_TOKEN = "test-actions-token-0123456789abcdefghijklmnop"
+ACTIONS_AUTH = {"Authorization": f"Bearer {ACTIONS_TOKEN}"}  # what the Rasa server sends with each call
 
 
 def free_port() -> int:
@@ -75,7 +76,8 @@ def action_server_process(
     """Yields the process (so a test can kill it) and the action webhook URL.
 
     Leads go to `leads_url` (default: a file in workdir). A fixed `port` lets a test start
-    the server again where the Rasa server expects it.
+    the server again where the Rasa server expects it. Every visitor of a test comes from
+    127.0.0.1, so the leads-per-address limit is lifted unless `extra_env` sets it.
     """
     port = port or free_port()
     # Retention and the expiry sweep act on the conversations of this workdir's Rasa server,
@@ -85,6 +87,7 @@ def action_server_process(
     env = {
         "ACTIONS_HOST": HOST,
         "ACTIONS_TOKEN": ACTIONS_TOKEN,
+        "LEADS_PER_ADDRESS_PER_HOUR": "100000",
         "LEADS_DATABASE_URL": leads_url or f"sqlite:///{workdir / 'leads.sqlite3'}",
         "ENDPOINTS_FILE": str(endpoints),
         **extra_env,
@@ -125,6 +128,23 @@ def rasa_server(
     endpoints = project_endpoints(action_url, workdir / "conversations.sqlite3")
     with rasa_process(workdir, endpoints, model, port, extra_args=cors, env=extra_env) as (_, url):
         yield url
+
+
+def action_call(
+    action: str, sender: str, slots: Mapping[str, Any], metadata: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The body the Rasa server posts to run `action` for a conversation with these slots,
+    the latest message carrying `metadata` (as a channel adds it)."""
+    latest = {"text": "yes", "intent": {"name": "affirm", "confidence": 1.0}, "metadata": dict(metadata or {})}
+    tracker = {
+        "sender_id": sender,
+        "slots": dict(slots),
+        "latest_message": latest,
+        "events": [{"event": "user", **latest, "parse_data": latest}],
+        "active_loop": {},
+        "latest_action_name": "inquiry_form",
+    }
+    return {"next_action": action, "sender_id": sender, "tracker": tracker, "domain": {}, "version": "3.6.21"}
 
 
 def project_endpoints(action_url: str, tracker_db: Path) -> str:
