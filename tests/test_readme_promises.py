@@ -1,6 +1,6 @@
-"""Every promise in the README's Privacy section names the tests that prove it, and they exist.
+"""Every promise in the README's Privacy and Leads sections names the tests that prove it, and they exist.
 
-A sentence there says what is kept, removed, deleted or never logged. Each bullet ends with
+A sentence there says what is kept, removed, deleted, refused or never logged. Each bullet ends with
 `<!-- proof: test_a test_b -->`; this test fails when a bullet names no test, or a test that no
 longer exists (renamed or deleted), so a promise cannot outlive its proof unnoticed.
 """
@@ -15,10 +15,15 @@ from tests.conftest import ROOT
 PROOF = re.compile(r"<!--\s*proof:\s*([^>]*?)\s*-->")
 
 
-def privacy_promises() -> list[str]:
+def promises(title: str) -> list[str]:
+    """The bullets of the README section `## title`."""
     readme = (ROOT / "README.md").read_text()
-    section = readme.split("\n## Privacy\n", 1)[1].split("\n## ", 1)[0]
+    section = readme.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
     return ["- " + bullet.strip() for bullet in section.split("\n- ")[1:]]
+
+
+def privacy_promises() -> list[str]:
+    return promises("Privacy")
 
 
 def defined_tests() -> set[str]:
@@ -31,10 +36,18 @@ def defined_tests() -> set[str]:
 
 
 def test_every_privacy_promise_names_tests_that_exist():
-    promises = privacy_promises()
-    assert len(promises) >= 8, "the Privacy section's bullets were not found"
+    assert len(privacy_promises()) >= 8, "the Privacy section's bullets were not found"
+    assert_proven(privacy_promises())
+
+
+def test_every_promise_about_refused_leads_names_tests_that_exist():
+    assert len(promises("Leads")) >= 5, "the Leads section's bullets were not found"
+    assert_proven(promises("Leads"))
+
+
+def assert_proven(bullets: list[str]) -> None:
     existing = defined_tests()
-    for promise in promises:
+    for promise in bullets:
         proofs = PROOF.findall(promise)
         assert proofs, f"no proof named for: {promise.splitlines()[0]}"
         missing = [name for name in proofs[0].split() if name not in existing]
