@@ -7,6 +7,7 @@ migrations (migrations/): every store upgrades its database to the newest one on
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -151,11 +152,8 @@ class LeadStore:
 
     def get(self, lead_id: str) -> Lead | None:
         self.ensure_schema()
-        try:
-            with self._engine.connect() as connection:
-                row = connection.execute(leads.select().where(leads.c.id == lead_id)).mappings().first()
-        except sa.exc.SQLAlchemyError as error:
-            raise StoreUnavailable(f"lead store unavailable ({type(error).__name__})") from None
+        with _reachable(), self._engine.connect() as connection:
+            row = connection.execute(leads.select().where(leads.c.id == lead_id)).mappings().first()
         return _lead(row) if row else None
 
     def latest_repeat(self, lead: Lead, since: datetime) -> Lead | None:
@@ -176,11 +174,8 @@ class LeadStore:
             .limit(1)
         )
         self.ensure_schema()
-        try:
-            with self._engine.connect() as connection:
-                row = connection.execute(query).mappings().first()
-        except sa.exc.SQLAlchemyError as error:
-            raise StoreUnavailable(f"lead store unavailable ({type(error).__name__})") from None
+        with _reachable(), self._engine.connect() as connection:
+            row = connection.execute(query).mappings().first()
         return _lead(row) if row else None
 
     def replace(self, lead_id: str, lead: Lead) -> bool:
@@ -198,11 +193,8 @@ class LeadStore:
             "last_error": None,
         }
         self.ensure_schema()
-        try:
-            with self._engine.begin() as connection:
-                updated = connection.execute(leads.update().where(leads.c.id == lead_id).values(**values)).rowcount
-        except sa.exc.SQLAlchemyError as error:
-            raise StoreUnavailable(f"lead store unavailable ({type(error).__name__})") from None
+        with _reachable(), self._engine.begin() as connection:
+            updated = connection.execute(leads.update().where(leads.c.id == lead_id).values(**values)).rowcount
         return bool(updated)
 
     def all(self, since: datetime | None = None) -> Iterator[Lead]:
@@ -288,6 +280,15 @@ class LeadStore:
 
     def dispose(self) -> None:
         self._engine.dispose()
+
+
+@contextlib.contextmanager
+def _reachable() -> Iterator[None]:
+    """A database error as StoreUnavailable, named by its type only (its message can quote values)."""
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as error:
+        raise StoreUnavailable(f"lead store unavailable ({type(error).__name__})") from None
 
 
 def _zero_freed_space(connection: Any, _record: Any) -> None:
