@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 from tests.conversations import Expected, answered
 
@@ -144,7 +145,8 @@ def action_call(
         "active_loop": {},
         "latest_action_name": "inquiry_form",
     }
-    return {"next_action": action, "sender_id": sender, "tracker": tracker, "domain": {}, "version": "3.6.21"}
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())  # Rasa sends its domain with the call
+    return {"next_action": action, "sender_id": sender, "tracker": tracker, "domain": domain, "version": "3.6.21"}
 
 
 def project_endpoints(action_url: str, tracker_db: Path) -> str:

@@ -167,7 +167,8 @@ def test_the_action_server_answers_a_failing_action_without_the_tracker(servers,
     slots = scripts.slots(DANA, scripts.program(HEALTH_IT))  # every answer valid: the page is the fault
     typed = {"event": "user", "text": DANA.phone, "metadata": {"page_url": UNENCODABLE_PAGE}}
     tracker = {"sender_id": f"crafted-{uuid.uuid4()}", "slots": slots, "latest_message": {}, "events": [typed]}
-    call = {"next_action": "action_submit_inquiry", "sender_id": tracker["sender_id"], "tracker": tracker, "domain": {}}
+    call = {"next_action": "action_submit_inquiry", "sender_id": tracker["sender_id"], "tracker": tracker}
+    call["domain"] = scripts.replies.domain.as_dict()  # as Rasa sends it
     answer = httpx.post(servers.action_url, content=json.dumps(call), headers=ACTIONS_AUTH, timeout=60)
     assert answer.status_code == 500
     assert set(answer.json()) == {"error", "action_name"} and answer.json()["action_name"] == "action_submit_inquiry"

@@ -57,7 +57,8 @@ COMPLETE = {
     "lead_study_option": f"{IN_PERSON.campus.id}:{IN_PERSON.modes[0]}",
     "lead_contact_method": "email",
     "lead_consent": True,
-    "lead_consent_wording": "May the college's admissions office contact you by email?",
+    # The question exactly as asked (submit checks the consent named this contact method).
+    "lead_consent_wording": render({"response": "reply_ask_lead_consent", "method": "email"}),
     "lead_confirmed": True,
 }
 
@@ -706,6 +707,7 @@ def test_the_lead_keeps_the_page_the_visitor_chatted_from_ignoring_a_page_that_i
 
 def test_text_consent_is_kept_only_for_a_visitor_contacted_by_text(leads_db):
     by_text = {**COMPLETE, "lead_contact_method": "text", "lead_id": "7f1d3c2e-0000-4000-8000-000000000002"}
+    by_text = after(by_text, ask("lead_consent", by_text))  # consent asked again for texts
     asked = ask("lead_sms_consent", by_text)
     by_text = {**after(by_text, asked), "lead_sms_consent": True}
     # The same consent left over from before the visitor chose email instead (another person:
@@ -713,6 +715,7 @@ def test_text_consent_is_kept_only_for_a_visitor_contacted_by_text(leads_db):
     by_email = {
         **by_text,
         "lead_contact_method": "email",
+        "lead_consent_wording": COMPLETE["lead_consent_wording"],
         "lead_id": "7f1d3c2e-0000-4000-8000-000000000003",
         "lead_email": "bo@example.com",
         "lead_phone": "+14235550135",

@@ -21,7 +21,7 @@ from actions.inquiry.revalidation import Refused, checked_answers
 from actions.inquiry.store import DELIVERED, PENDING, utc_now
 from actions.knowledge import load_knowledge
 from actions.rate_limits import RateLimit, parse_limit
-from tests.conftest import PHONE
+from tests.conftest import DOMAIN, PHONE
 from tests.conversations import DANA, HEALTH_IT, Person, Scripts
 from tests.form_events import traces
 from tests.replies import load_replies
@@ -38,8 +38,9 @@ ELSEWHERE = next(
 
 
 def texting() -> dict[str, Any]:
-    """The valid form, contacted by text: the text consent asked (its wording kept) and given."""
+    """The valid form, contacted by text: both consents asked (their wordings kept) and given."""
     slots = {**VALID, "lead_contact_method": "text"}
+    slots = after(slots, ask("lead_consent", slots))
     slots = after(slots, ask("lead_sms_consent", slots))
     return {**slots, "lead_sms_consent": True}
 
@@ -58,8 +59,11 @@ INVALID = {
     "consent false": ("lead_consent", {**VALID, "lead_consent": False}),
     "consent as the word yes": ("lead_consent", {**VALID, "lead_consent": "yes"}),
     "consent wording missing": ("lead_consent_wording", {**VALID, "lead_consent_wording": None}),
+    "consent given to another method": ("lead_consent_wording", {**VALID, "lead_contact_method": "phone"}),
+    "consent to words never asked": ("lead_consent_wording", {**VALID, "lead_consent_wording": "Sure?"}),
     "texting without text consent": ("lead_sms_consent", {**texting(), "lead_sms_consent": None}),
     "text consent wording missing": ("lead_sms_consent_wording", {**texting(), "lead_sms_consent_wording": ""}),
+    "text consent for another number": ("lead_sms_consent_wording", {**texting(), "lead_phone": "+14235550177"}),
     "confirmed as the word yes": ("lead_confirmed", {**VALID, "lead_confirmed": "yes"}),
 }
 
@@ -73,20 +77,20 @@ def tracker_of(slots: dict[str, Any], sender: str = "visitor-1", client: str | N
 
 
 def test_the_valid_form_passes_every_check():
-    checked = checked_answers(tracker_of(VALID), KB)
+    checked = checked_answers(tracker_of(VALID), KB, DOMAIN)
     assert checked == {slot: VALID[slot] for slot in checked}
     assert set(checked) == {f.slot for f in fields.FIELDS if f.is_asked(tracker_of(VALID))}
 
 
 def test_a_visitor_contacted_by_text_passes_with_the_text_consent():
-    assert checked_answers(tracker_of(texting()), KB)["lead_sms_consent"] is True
+    assert checked_answers(tracker_of(texting()), KB, DOMAIN)["lead_sms_consent"] is True
 
 
 @pytest.mark.parametrize("case", INVALID, ids=list(INVALID))
 def test_each_answer_the_form_would_refuse_is_refused_by_its_field(case):
     slot, slots = INVALID[case]
     with pytest.raises(Refused) as refused:
-        checked_answers(tracker_of(slots), KB)
+        checked_answers(tracker_of(slots), KB, DOMAIN)
     assert refused.value.slot == slot
 
 
@@ -97,7 +101,7 @@ def test_every_field_has_a_refused_case():
 
 def test_answers_are_stored_as_the_validators_normalise_them():
     slots = {**VALID, "lead_email": "Dana.OBrien@EXAMPLE.com", "lead_phone": "(706) 555-0199"}
-    lead = build_lead(tracker_of(slots), checked_answers(tracker_of(slots), KB))
+    lead = build_lead(tracker_of(slots), checked_answers(tracker_of(slots), KB, DOMAIN))
     assert (lead.answers["email"], lead.answers["phone"]) == ("Dana.OBrien@example.com", DANA.stored_phone)
 
 
@@ -111,8 +115,9 @@ def test_submit_stores_nothing_it_would_refuse_and_says_so(leads_db, caplog, cas
         assert result.texts == []
         return
     assert result.texts == [say("reply_inquiry_not_saved", phone=PHONE)]
-    kept = "lead_email" if slot != "lead_email" else "lead_name"
-    assert result.slot(slot) is None and result.slot(kept) == "<unset>"  # asked again; the rest kept
+    field = fields.BY_SLOT.get(slot) or next(f for f in fields.FIELDS if f.wording_slot == slot)
+    kept = "lead_email" if field.slot != "lead_email" else "lead_name"
+    assert result.slot(field.slot) is None and result.slot(kept) == "<unset>"  # asked again; the rest kept
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert f"conversation forged-1: lead not saved, {slot} failed re-validation" in logged
     assert traces(DANA, logged) == []
@@ -128,7 +133,7 @@ def other(n: int) -> Person:
 def lead_for(person: Person, sender: str = "visitor-1", **changes: Any):
     slots = {**SCRIPTS.slots(person, HIT), **changes}
     tracker = tracker_of(slots, sender)
-    return build_lead(tracker, checked_answers(tracker, KB))
+    return build_lead(tracker, checked_answers(tracker, KB, DOMAIN))
 
 
 LIMIT = RateLimit("test leads per address", parse_limit("TEST", "3/hour"))  # counted afresh in each test
@@ -157,11 +162,11 @@ def test_the_same_email_or_phone_within_a_day_updates_the_earlier_lead(leads_db,
         if same == "email"
         else {"lead_email": "dana.new@example.com", "lead_phone": "706.555.0199"}
     )
-    second = lead_for(DANA, sender="second-visit", lead_name="Dana Again", lead_contact_method="phone", **contact)
+    second = lead_for(DANA, sender="second-visit", lead_name="Dana Again", **contact)
     assert intake.take(leads_db, second, "client:b", LIMIT) is intake.Outcome.UPDATED
     [stored] = leads_db.all()
     assert stored.id == first.id and second.id == first.id  # the CRM updates the record it has
-    assert stored.answers["name"] == "Dana Again" and stored.answers["contact_method"] == "phone"
+    assert stored.answers["name"] == "Dana Again" and stored.answers["phone"] == second.answers["phone"]
     assert stored.conversation_id == "second-visit" and stored.created_at == first.created_at
     assert (stored.delivery_status, stored.delivered_at, stored.delivery_attempts) == (PENDING, None, 0)
 

@@ -198,12 +198,14 @@ class SubmitInquiry(Action):
         kb = knowledge.current()
         phone = kb.admissions.phone
         try:
-            lead = build_lead(tracker, checked_answers(tracker, kb))
+            lead = build_lead(tracker, checked_answers(tracker, kb, domain))
         except Refused as refused:  # a stale or made-up form: the field's name, never its value
             logger.warning("conversation %s: lead not saved, %s failed re-validation", tracker.sender_id, refused.slot)
             dispatcher.utter_message(response="reply_inquiry_not_saved", phone=phone)
-            # The refused answer is asked again if the visitor restarts the form; the rest is kept.
-            cleared = fields.with_records([refused.slot]) if refused.slot in fields.BY_SLOT else [refused.slot]
+            # The refused field is asked again if the visitor restarts the form; the rest is kept.
+            cleared = [
+                slot for slot in (refused.field.wording_slot, *fields.with_records([refused.field.slot])) if slot
+            ]
             return [SlotSet("lead_confirmed", None), *(SlotSet(slot, None) for slot in cleared)]
         try:
             outcome = intake.take(lead_store(), lead, intake.address(tracker), intake.address_limit())
