@@ -6,18 +6,19 @@ first question.
 
 It also keeps contact details out of the logs on error paths: every log record is masked
 (actions/privacy/log_masking.py), and a failing action answers without the tracker
-(actions/failure_response.py).
+(actions/failure_response.py). It refuses to start without ACTIONS_TOKEN, the secret the
+Rasa server sends with every call (actions/server_auth.py), and listens on ACTIONS_HOST
+(actions/action_server.py).
 """
 
 from __future__ import annotations
 
 import sys
 
-from rasa_sdk.__main__ import main_from_args
 from rasa_sdk.endpoint import create_argument_parser
 
-from actions import failure_response, knowledge, language
-from actions.inquiry import runtime
+from actions import action_server, failure_response, knowledge, language, server_auth
+from actions.inquiry import intake, runtime
 from actions.inquiry.store import StoreUnavailable
 from actions.privacy import log_masking
 
@@ -40,13 +41,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Warning: {error}; inquiries cannot be saved until it is reachable", file=sys.stderr)
     try:
         runtime.retention_policy()  # every setting checked before anything starts
+        token = server_auth.token_from_env()
+        intake.address_limit()
         runtime.start_delivery()
         runtime.start_retention()
     except ValueError as error:
         print(f"Cannot start the action server: {error}", file=sys.stderr)
         return 2
     print(f"Knowledge base: {len(kb.programs)} programs, {len(kb.campuses)} campuses ({knowledge.knowledge_dir()})")
-    main_from_args(args)
+    action_server.serve(args, token)
     return 0
 
 

@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 HOST="${HOST:-127.0.0.1}"
+# The action server listens on loopback whatever HOST says: only the Rasa server calls it.
+ACTIONS_HOST="${ACTIONS_HOST:-127.0.0.1}"
 ACTIONS_PORT="${ACTIONS_PORT:-5055}"
 RASA_PORT="${RASA_PORT:-5005}"
 WEB_PORT="${WEB_PORT:-8080}"
@@ -23,8 +25,19 @@ for origin in "${origins[@]}"; do
 done
 MODEL="${MODEL:-models/admissions.tar.gz}"
 mkdir -p runtime
+# The secret both servers share (endpoints.yml sends it as ${ACTIONS_TOKEN}): generated once
+# into runtime/, readable by this user only, unless ACTIONS_TOKEN is set.
+if [ -z "${ACTIONS_TOKEN:-}" ]; then
+  if [ ! -s runtime/actions-token ]; then
+    (umask 077 && .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))' > runtime/actions-token)
+  fi
+  ACTIONS_TOKEN="$(< runtime/actions-token)"
+fi
+export ACTIONS_TOKEN ACTIONS_HOST
+actions_address="$ACTIONS_HOST"
+[[ "$ACTIONS_HOST" == "0.0.0.0" || "$ACTIONS_HOST" == "::" ]] && actions_address=127.0.0.1
 ENDPOINTS=runtime/endpoints.yml
-sed "s#http://localhost:5055#http://127.0.0.1:${ACTIONS_PORT}#" endpoints.yml > "$ENDPOINTS"
+sed "s#http://localhost:5055#http://${actions_address}:${ACTIONS_PORT}#" endpoints.yml > "$ENDPOINTS"
 
 pids=()
 stop() {
@@ -35,12 +48,12 @@ stop() {
 trap stop INT TERM HUP EXIT
 
 # The action server reads the same tracker_store section (retention, erasure) as Rasa.
-SANIC_HOST="$HOST" ENDPOINTS_FILE="$ENDPOINTS" .venv/bin/python -m actions --port "$ACTIONS_PORT" &
+ENDPOINTS_FILE="$ENDPOINTS" .venv/bin/python -m actions --port "$ACTIONS_PORT" &
 pids+=($!)
 
 # Wait for the action server so the first visitor is not answered with an error.
 for _ in $(seq 1 120); do
-  if .venv/bin/python -c "import socket,sys; socket.create_connection(('$HOST', $ACTIONS_PORT), 1)" 2>/dev/null; then break; fi
+  if .venv/bin/python -c "import socket,sys; socket.create_connection(('$actions_address', $ACTIONS_PORT), 1)" 2>/dev/null; then break; fi
   kill -0 "${pids[0]}" 2>/dev/null || { echo "The action server stopped; see the message above." >&2; exit 1; }
   sleep 0.5
 done

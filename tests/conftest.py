@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -14,15 +15,26 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import rate_limits
 from actions.knowledge import KnowledgeBase, load_knowledge
 from actions.knowledge.loader import DEFAULT_DIR
 from actions.language import KnowledgeMatcher
 from actions.question_actions import ANSWER_ACTIONS
 from tests.replies import Replies, load_replies
+from tests.servers import ACTIONS_TOKEN
+
+# endpoints.yml names ${ACTIONS_TOKEN}; Rasa's reader refuses the file without it, as `make run` sets it.
+os.environ.setdefault("ACTIONS_TOKEN", ACTIONS_TOKEN)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
 PHONE = load_knowledge(DEFAULT_DIR).admissions.phone  # test_knowledge checks it against the article
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> None:
+    """Each test counts its own messages and leads (the default storage is this process's memory)."""
+    rate_limits.storage(None).reset()  # the storage every RateLimit without its own URI counts in
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ benchmark (bench/visitors.py), so all of them drive the assistant the same way.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from actions.dialogue import phrasing
@@ -27,6 +28,8 @@ BILLING, HEALTH_IT = "medical_billing_coding", "healthcare_it"  # program ids
 EMAIL = "email"  # the contact method the visitors choose, and the form's word for it
 # The form's own reason for refusing an email address (wording in code, see test_validators).
 INVALID_EMAIL: Expected = ("doesn't look like a valid email address",)
+# The thanks for a new inquiry, and for a repeat that updated the person's earlier one.
+THANKS = {False: "reply_inquiry_saved", True: "reply_inquiry_updated"}
 
 
 def answered(reply: str, expected: str | Expected) -> bool:
@@ -64,9 +67,10 @@ class Scripts:
         assert found, f"the knowledge base has no campus {campus_id!r}"
         return found
 
-    def admissions(self) -> list[Conversation]:
-        """Every script: questions with follow-ups that rely on context, and a complete inquiry."""
-        return [*self.questions(), self.inquiry()]
+    def admissions(self, repeat: bool | None = False) -> list[Conversation]:
+        """Every script: questions with follow-ups that rely on context, and a complete inquiry
+        (`repeat` as for `form`)."""
+        return [*self.questions(), self.inquiry(repeat)]
 
     def questions(self) -> list[Conversation]:
         billing, health_it = self.program(BILLING), self.program(HEALTH_IT)
@@ -89,10 +93,10 @@ class Scripts:
             ],
         ]
 
-    def inquiry(self) -> Conversation:
+    def inquiry(self, repeat: bool | None = False) -> Conversation:
         """A complete inquiry after a delivery question, with a wrong email and a question halfway."""
         health_it = self.program(HEALTH_IT)
-        form = self.form(DANA, health_it, discussed=True)
+        form = self.form(DANA, health_it, discussed=True, repeat=repeat)
         return [
             ("can I study health IT online?", self.delivery(health_it)),
             *form[:2],
@@ -103,12 +107,20 @@ class Scripts:
         ]
 
     def form(
-        self, person: Person, program: Program, *, discussed: bool = False, study_message: str | None = None
+        self,
+        person: Person,
+        program: Program,
+        *,
+        discussed: bool = False,
+        study_message: str | None = None,
+        repeat: bool | None = False,
     ) -> Conversation:
         """From "I'd like more info" to the thank-you: study online, contacted by email.
 
         `discussed`: the program was the subject of the last question, so "yes" chooses it.
         `study_message`: what the visitor answers for where to study (default: the button).
+        `repeat`: the person sent an inquiry earlier today, so it is updated, and the thanks say
+        so; None: either thanks (a script run many times, as the benchmark does).
         """
         online = self.online_option(program)
         program_prompt = (
@@ -137,10 +149,30 @@ class Scripts:
             (study_message or online.label, self.say("reply_ask_lead_contact_method")),
             (EMAIL, self.consent_prompt()),
             ("yes", summary),
-            ("yes", self.say("reply_inquiry_saved", phone=self.kb.admissions.phone)),
+            ("yes", self.thanks(repeat)),
         ]
 
+    def slots(self, person: Person, program: Program) -> dict[str, object]:
+        """The slots of that form once the visitor said yes to the summary, as the form stores them."""
+        return {
+            "lead_id": str(uuid.uuid4()),
+            "lead_name": person.name,
+            "lead_email": person.email,
+            "lead_phone": person.stored_phone,
+            "lead_program": program.id,
+            "lead_study_option": self.online_option(program).id,
+            "lead_contact_method": EMAIL,
+            "lead_consent": True,
+            "lead_consent_wording": self.consent_prompt()[0],
+            "lead_confirmed": True,
+        }
+
     # --- expected replies ---------------------------------------------------------------
+
+    def thanks(self, repeat: bool | None) -> Expected:
+        """The thanks for a new inquiry, for a repeat that updated the earlier one, or (None) either."""
+        kinds = [False, True] if repeat is None else [repeat]
+        return tuple(text for kind in kinds for text in self.say(THANKS[kind], phone=self.kb.admissions.phone))
 
     def say(self, response: str, **values: str | int) -> Expected:
         return self.replies.variations(response, **values)

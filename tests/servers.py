@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 from tests.conversations import Expected, answered
 
@@ -23,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "admissions.tar.gz"
 HOST = "127.0.0.1"
+# The secret the test servers share, as `make run` generates one (actions/server_auth.py).
+ACTIONS_TOKEN = "test-actions-token-0123456789abcdefghijklmnop"
+ACTIONS_AUTH = {"Authorization": f"Bearer {ACTIONS_TOKEN}"}  # what the Rasa server sends with each call
 
 
 def free_port() -> int:
@@ -73,7 +77,8 @@ def action_server_process(
     """Yields the process (so a test can kill it) and the action webhook URL.
 
     Leads go to `leads_url` (default: a file in workdir). A fixed `port` lets a test start
-    the server again where the Rasa server expects it.
+    the server again where the Rasa server expects it. Every visitor of a test comes from
+    127.0.0.1, so the leads-per-address limit is lifted unless `extra_env` sets it.
     """
     port = port or free_port()
     # Retention and the expiry sweep act on the conversations of this workdir's Rasa server,
@@ -81,7 +86,9 @@ def action_server_process(
     endpoints = workdir / "endpoints-actions.yml"
     endpoints.write_text(project_endpoints("http://unused/webhook", workdir / "conversations.sqlite3"))
     env = {
-        "SANIC_HOST": HOST,
+        "ACTIONS_HOST": HOST,
+        "ACTIONS_TOKEN": ACTIONS_TOKEN,
+        "LEADS_PER_ADDRESS_PER_HOUR": "100000",
         "LEADS_DATABASE_URL": leads_url or f"sqlite:///{workdir / 'leads.sqlite3'}",
         "ENDPOINTS_FILE": str(endpoints),
         **extra_env,
@@ -122,6 +129,24 @@ def rasa_server(
     endpoints = project_endpoints(action_url, workdir / "conversations.sqlite3")
     with rasa_process(workdir, endpoints, model, port, extra_args=cors, env=extra_env) as (_, url):
         yield url
+
+
+def action_call(
+    action: str, sender: str, slots: Mapping[str, Any], metadata: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The body the Rasa server posts to run `action` for a conversation with these slots,
+    the latest message carrying `metadata` (as a channel adds it)."""
+    latest = {"text": "yes", "intent": {"name": "affirm", "confidence": 1.0}, "metadata": dict(metadata or {})}
+    tracker = {
+        "sender_id": sender,
+        "slots": dict(slots),
+        "latest_message": latest,
+        "events": [{"event": "user", **latest, "parse_data": latest}],
+        "active_loop": {},
+        "latest_action_name": "inquiry_form",
+    }
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())  # Rasa sends its domain with the call
+    return {"next_action": action, "sender_id": sender, "tracker": tracker, "domain": domain, "version": "3.6.21"}
 
 
 def project_endpoints(action_url: str, tracker_db: Path) -> str:
@@ -167,7 +192,8 @@ def rasa_process(
         str(credentials),
         *extra_args,
     ]
-    with _process(args, f"http://{HOST}:{port}/", workdir / f"rasa-{port}.log", dict(env or {}), 180) as process:
+    env = {"ACTIONS_TOKEN": ACTIONS_TOKEN, **(env or {})}  # endpoints.yml sends it to the action server
+    with _process(args, f"http://{HOST}:{port}/", workdir / f"rasa-{port}.log", env, 180) as process:
         yield process, f"http://{HOST}:{port}/webhooks/rest/webhook"
 
 

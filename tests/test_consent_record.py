@@ -72,7 +72,9 @@ def test_a_declined_or_unclear_consent_records_nothing_and_clears_what_was_recor
 
 
 def given_both() -> dict[str, Any]:
-    slots = after(TEXTING, reply("lead_consent", "yes", "affirm", TEXTING))
+    slots = after(TEXTING, ask("lead_consent", TEXTING))  # keeps the wording asked, as the form does
+    slots = after(slots, reply("lead_consent", "yes", "affirm", slots))
+    slots = after(slots, ask("lead_sms_consent", slots))  # keeps the wording asked, as the form does
     slots = after(slots, reply("lead_sms_consent", "yes", "affirm", slots))
     assert all(record_of(f, slots) for f in CONSENTS)
     return slots
@@ -130,6 +132,7 @@ def test_the_lead_keeps_each_consents_moment_not_the_submit_time(leads_db):
 
 def test_a_visitor_contacted_by_email_keeps_no_text_consent_record(leads_db):
     slots = {**given_both(), "lead_contact_method": "email", "lead_id": "7f1d3c2e-0000-4000-8000-0000000000c2"}
+    slots["lead_consent_wording"] = COMPLETE["lead_consent_wording"]  # the consent named email
     lead = submitted_lead(leads_db, slots).answers
     assert lead["sms_consent_at"] is None and lead["sms_consent_wording_version"] is None
     assert lead["sms_consent_channel"] is None and lead["consent_channel"] == "rest"

@@ -176,8 +176,9 @@ def scripts() -> Scripts:
     return Scripts(load_knowledge(), load_replies())
 
 
-def form_turns(scripts: Scripts) -> list[tuple[str, Any]]:
-    return scripts.form(DANA, scripts.program(HEALTH_IT))
+def form_turns(scripts: Scripts, repeat: bool = False) -> list[tuple[str, Any]]:
+    """Dana's inquiry; `repeat`: Dana's second today, which updates the first."""
+    return scripts.form(DANA, scripts.program(HEALTH_IT), repeat=repeat)
 
 
 def stopped_turns(scripts: Scripts) -> list[tuple[str, Any]]:
@@ -196,11 +197,11 @@ def test_over_rest_no_trace_in_the_sqlite_files_after_saved_stopped_and_restarte
         with rasa_server(tmp_path, actions) as url:
             converse(url, f"saved-{uuid.uuid4()}", form)
             converse(url, f"stopped-{uuid.uuid4()}", stopped_turns(scripts))
-            restarted = f"restarted-{uuid.uuid4()}"
-            converse(url, restarted, form[:3])  # the name and email given
+            restarted, again = f"restarted-{uuid.uuid4()}", form_turns(scripts, repeat=True)
+            converse(url, restarted, again[:3])  # the name and email given
             assert raw_sqlite_traces(tmp_path)  # kept while the form is open
         with rasa_server(tmp_path, actions) as url:  # a new Rasa server process, same store
-            converse(url, restarted, form[3:])  # the form still knows the name and email
+            converse(url, restarted, again[3:])  # the form still knows the name and email
     assert raw_sqlite_traces(tmp_path) == []
 
 
@@ -215,7 +216,7 @@ def test_over_rest_no_trace_in_the_postgresql_table(tmp_path, scripts):
             midway_sender = f"open-{uuid.uuid4()}"
             converse(webhook, midway_sender, form_turns(scripts)[:4])
             assert traces(DANA, dumped_events(postgres.url))  # kept while the form is open
-            converse(webhook, midway_sender, form_turns(scripts)[4:])
+            converse(webhook, midway_sender, form_turns(scripts, repeat=True)[4:])
             assert DANA.stored_phone not in texts(say(webhook, midway_sender, "how long is it?"))
         assert traces(DANA, dumped_events(postgres.url)) == []
 

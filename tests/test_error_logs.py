@@ -40,7 +40,7 @@ from channels import patching, privacy_patches, server, speedups
 from tests.conversations import DANA, HEALTH_IT, Scripts
 from tests.form_events import traces
 from tests.replies import load_replies
-from tests.servers import action_server_process, converse, rasa_server, texts
+from tests.servers import ACTIONS_AUTH, action_server_process, converse, rasa_server, texts
 
 UNENCODABLE_PAGE = "https://college.example/programs/\ud800"  # a lone surrogate: UTF-8 cannot encode it
 # Long enough for the Rasa server to read the message and call the (paused) action server.
@@ -160,15 +160,16 @@ def test_a_failing_action_leaves_no_contact_details_in_the_logs_and_the_visitor_
 
 
 @pytest.mark.slow
-def test_the_action_server_answers_a_failing_action_without_the_tracker(servers):
+def test_the_action_server_answers_a_failing_action_without_the_tracker(servers, scripts):
     """The same fault, asked for directly as the Rasa server would: the answer and the log
     name the action and the exception's type, and hold nothing of the conversation."""
     before = servers.log_sizes()
-    slots = {"lead_name": DANA.name, "lead_email": DANA.email, "lead_phone": DANA.stored_phone, "lead_confirmed": True}
+    slots = scripts.slots(DANA, scripts.program(HEALTH_IT))  # every answer valid: the page is the fault
     typed = {"event": "user", "text": DANA.phone, "metadata": {"page_url": UNENCODABLE_PAGE}}
     tracker = {"sender_id": f"crafted-{uuid.uuid4()}", "slots": slots, "latest_message": {}, "events": [typed]}
-    call = {"next_action": "action_submit_inquiry", "sender_id": tracker["sender_id"], "tracker": tracker, "domain": {}}
-    answer = httpx.post(servers.action_url, content=json.dumps(call), timeout=60)
+    call = {"next_action": "action_submit_inquiry", "sender_id": tracker["sender_id"], "tracker": tracker}
+    call["domain"] = scripts.replies.domain.as_dict()  # as Rasa sends it
+    answer = httpx.post(servers.action_url, content=json.dumps(call), headers=ACTIONS_AUTH, timeout=60)
     assert answer.status_code == 500
     assert set(answer.json()) == {"error", "action_name"} and answer.json()["action_name"] == "action_submit_inquiry"
     assert traces(DANA, answer.text) == []

@@ -57,7 +57,8 @@ COMPLETE = {
     "lead_study_option": f"{IN_PERSON.campus.id}:{IN_PERSON.modes[0]}",
     "lead_contact_method": "email",
     "lead_consent": True,
-    "lead_consent_wording": "May the college's admissions office contact you by email?",
+    # The question exactly as asked (submit checks the consent named this contact method).
+    "lead_consent_wording": render({"response": "reply_ask_lead_consent", "method": "email"}),
     "lead_confirmed": True,
 }
 
@@ -706,10 +707,19 @@ def test_the_lead_keeps_the_page_the_visitor_chatted_from_ignoring_a_page_that_i
 
 def test_text_consent_is_kept_only_for_a_visitor_contacted_by_text(leads_db):
     by_text = {**COMPLETE, "lead_contact_method": "text", "lead_id": "7f1d3c2e-0000-4000-8000-000000000002"}
+    by_text = after(by_text, ask("lead_consent", by_text))  # consent asked again for texts
     asked = ask("lead_sms_consent", by_text)
     by_text = {**after(by_text, asked), "lead_sms_consent": True}
-    # The same consent left over from before the visitor chose email instead.
-    by_email = {**by_text, "lead_contact_method": "email", "lead_id": "7f1d3c2e-0000-4000-8000-000000000003"}
+    # The same consent left over from before the visitor chose email instead (another person:
+    # the same one again within a day would update the first lead).
+    by_email = {
+        **by_text,
+        "lead_contact_method": "email",
+        "lead_consent_wording": COMPLETE["lead_consent_wording"],
+        "lead_id": "7f1d3c2e-0000-4000-8000-000000000003",
+        "lead_email": "bo@example.com",
+        "lead_phone": "+14235550135",
+    }
     texted = submitted_lead(leads_db, by_text).answers
     assert texted["sms_consent_given"] is True and texted["sms_consent_text"] == asked.texts[0]
     emailed = submitted_lead(leads_db, by_email).answers
@@ -718,6 +728,7 @@ def test_text_consent_is_kept_only_for_a_visitor_contacted_by_text(leads_db):
 
 def test_a_lead_without_an_id_from_the_start_is_saved_under_an_id_of_its_own(leads_db):
     without_id = {slot: value for slot, value in COMPLETE.items() if slot != "lead_id"}
-    for _ in range(2):
-        run(SubmitInquiry(), make_tracker("yes", "affirm", without_id))
+    for n in range(2):  # two people: one person twice in a day updates the first lead
+        person = {"lead_email": f"person{n}@example.com", "lead_phone": f"+1423555013{n}"}
+        run(SubmitInquiry(), make_tracker("yes", "affirm", {**without_id, **person}))
     assert len({lead.id for lead in leads_db.all()}) == 2

@@ -163,6 +163,35 @@ def test_a_database_migrated_by_a_newer_version_is_refused_naming_its_revision(t
     assert "9999_from_the_future" in str(refused.value)  # the operator learns which version wrote it
 
 
+def test_a_repeat_is_the_newest_lead_since_then_with_the_same_email_in_any_case_or_the_same_phone(store):
+    since = utc_now() - timedelta(hours=24)
+    old = make_lead(1, created_at=since - timedelta(minutes=1))
+    by_email = make_lead(2, created_at=since + timedelta(minutes=1), email="Visitor1@Example.com")
+    by_phone = make_lead(3, created_at=since + timedelta(minutes=2), phone=old.answers["phone"])
+    for lead in (old, by_email, by_phone):
+        store.save(lead)
+    newest = store.latest_repeat(make_lead(1), since)  # visitor1@example.com, +14235550001
+    assert newest is not None and newest.id == by_phone.id
+    assert store.latest_repeat(make_lead(1, phone="+14235550999"), since).id == by_email.id  # the email, any case
+    assert store.latest_repeat(make_lead(9), since) is None  # nobody with that email or phone
+    assert store.latest_repeat(by_phone, since) is None  # never the lead itself (and the old one is too old)
+    assert store.latest_repeat(make_lead(1), since + timedelta(minutes=3)) is None  # too old
+
+
+def test_replacing_a_delivered_lead_keeps_its_id_and_sends_it_again(store):
+    earlier = make_lead(1, created_at=utc_now() - timedelta(hours=1))
+    store.save(earlier)
+    store.mark_delivered(earlier.id)
+    newer = make_lead(2, name="Visitor Renamed", conversation_id="conversation-new", questions=["is it online?"])
+    assert store.replace(earlier.id, newer) is True
+    replaced = store.get(earlier.id)
+    assert replaced.answers == newer.answers and replaced.conversation_id == "conversation-new"
+    assert replaced.questions == ["is it online?"] and replaced.created_at == earlier.created_at
+    assert (replaced.delivery_status, replaced.delivered_at, replaced.delivery_attempts) == (PENDING, None, 0)
+    assert [lead.id for lead in store.all()] == [earlier.id]
+    assert store.replace("no-such-lead", newer) is False
+
+
 def test_a_lead_that_was_never_saved_is_not_found(store):
     store.save(make_lead(11))
     assert store.get("00000000-0000-0000-0000-000000000000") is None

@@ -37,7 +37,7 @@ from channels import patching, server, speedups, tracker_store
 from channels.patching import Patch, RefusedPatches
 from channels.tracker_store import SQLTrackerStore
 from tests.conftest import ROOT
-from tests.servers import HOST, action_server, free_port, rasa_server, say, texts
+from tests.servers import ACTIONS_AUTH, HOST, action_server, free_port, rasa_server, say, texts
 
 # Rasa's own functions, as the test session found them (importing `channels` must not change them).
 RASAS_OWN = {patch: vars(patch.owner).get(patch.attribute) for patch in speedups.PATCHES}
@@ -594,7 +594,8 @@ def test_rasa_validates_the_action_servers_responses_with_the_installed_validato
         slots=DOMAIN.slots,
     )
     with action_server(tmp_path) as url:
-        (events,) = asyncio.run(run_remote_action(url, tracker, DOMAIN))
+        endpoint = EndpointConfig(url, headers=ACTIONS_AUTH)  # as endpoints.yml configures it
+        (events,) = asyncio.run(run_remote_action(url, tracker, DOMAIN, endpoint=endpoint))
     said = " ".join(event.text or "" for event in events if isinstance(event, BotUttered))
     assert program.name in said and str(program.duration_months) in said
     assert len(calls[speedups.RESPONSE_SCHEMA_CHECKED_ONCE]) == 1

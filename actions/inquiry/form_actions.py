@@ -20,10 +20,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import knowledge, language
 from actions.dialogue import answers, suggestions
 from actions.dialogue.context import read_context
-from actions.inquiry import consent, fields
+from actions.inquiry import consent, fields, intake
 from actions.inquiry.fields import FormField
 from actions.inquiry.lead_builder import build_lead
 from actions.inquiry.replies import MIN_CONFIDENCE, Reopen, Reply
+from actions.inquiry.revalidation import Refused, checked_answers
 from actions.inquiry.runtime import lead_store, notify_delivery
 from actions.inquiry.store import StoreUnavailable
 from actions.inquiry.validators import Invalid
@@ -186,7 +187,7 @@ class ValidateInquiryForm(FormValidationAction):
 
 
 class SubmitInquiry(Action):
-    """Writes the lead durably, and only then thanks the visitor."""
+    """Checks every answer again, writes the lead durably, and only then thanks the visitor."""
 
     def name(self) -> str:
         return "action_submit_inquiry"
@@ -194,15 +195,30 @@ class SubmitInquiry(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         if tracker.get_slot("lead_confirmed") is not True:
             return []  # the form was stopped: nothing to send
-        phone = knowledge.current().admissions.phone
-        lead = build_lead(tracker)
+        kb = knowledge.current()
+        phone = kb.admissions.phone
         try:
-            lead_store().save(lead)
+            lead = build_lead(tracker, checked_answers(tracker, kb, domain))
+        except Refused as refused:  # a stale or made-up form: the field's name, never its value
+            logger.warning("conversation %s: lead not saved, %s failed re-validation", tracker.sender_id, refused.slot)
+            dispatcher.utter_message(response="reply_inquiry_not_saved", phone=phone)
+            # The refused field is asked again if the visitor restarts the form; the rest is kept.
+            cleared = [
+                slot for slot in (refused.field.wording_slot, *fields.with_records([refused.field.slot])) if slot
+            ]
+            return [SlotSet("lead_confirmed", None), *(SlotSet(slot, None) for slot in cleared)]
+        try:
+            outcome = intake.take(lead_store(), lead, intake.address(tracker), intake.address_limit())
         except StoreUnavailable as error:
             logger.error("lead %s not saved: %s", lead.id, error)
             dispatcher.utter_message(response="reply_inquiry_not_saved", phone=phone)
             return [SlotSet("lead_confirmed", None)]
-        logger.info("lead %s saved", lead.id)
+        if outcome is intake.Outcome.LIMITED:
+            logger.warning("conversation %s: lead not saved, too many leads from its address", tracker.sender_id)
+            dispatcher.utter_message(response="reply_inquiry_limited", phone=phone)
+            return [*(SlotSet(s, None) for s in ALL_SLOTS), SlotSet("lead_id", None), SlotSet("offered_inquiry", False)]
+        logger.info("lead %s %s", lead.id, outcome.value)
         notify_delivery()
-        dispatcher.utter_message(response="reply_inquiry_saved", phone=phone, buttons=suggestions.next_steps("contact"))
+        thanks = "reply_inquiry_updated" if outcome is intake.Outcome.UPDATED else "reply_inquiry_saved"
+        dispatcher.utter_message(response=thanks, phone=phone, buttons=suggestions.next_steps("contact"))
         return [*(SlotSet(s, None) for s in ALL_SLOTS), SlotSet("lead_id", None), SlotSet("offered_inquiry", False)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -46,24 +47,36 @@ def page_url(tracker: Tracker) -> str | None:
     return None
 
 
-def answers(tracker: Tracker) -> dict[str, Any]:
-    """Each answer column's value from the form's slots; None for a field this visitor was not asked."""
+def answers(tracker: Tracker, checked: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Each answer column's value from the form's slots (the `checked` value of a slot that was
+    re-validated, revalidation.py); None for a field this visitor was not asked."""
     values: dict[str, Any] = {}
+    checked = checked or {}
     for field in fields.FIELDS:
         asked = field.is_asked(tracker)
         for column, slot in ((field.column, field.slot), (field.wording, field.wording_slot)):
             if column and slot:
-                values[column.name] = tracker.get_slot(slot) if asked else None
+                value = checked[slot] if slot in checked else tracker.get_slot(slot)
+                values[column.name] = value if asked else None
         if field.record and field.record_slot:
             values.update(field.record.values(tracker.get_slot(field.record_slot) if asked else None))
     return values
 
 
-def build_lead(tracker: Tracker) -> Lead:
+def lead_id(tracker: Tracker) -> str:
+    """The id chosen when the form started (a retried submit stores once), if it is one: a new one otherwise."""
+    chosen = tracker.get_slot("lead_id")
+    try:
+        return str(uuid.UUID(chosen)) if isinstance(chosen, str) else str(uuid.uuid4())
+    except ValueError:
+        return str(uuid.uuid4())
+
+
+def build_lead(tracker: Tracker, checked: Mapping[str, Any] | None = None) -> Lead:
     lead = Lead(
-        id=tracker.get_slot("lead_id") or str(uuid.uuid4()),
+        id=lead_id(tracker),
         conversation_id=tracker.sender_id,
-        answers=answers(tracker),
+        answers=answers(tracker, checked),
         page_url=page_url(tracker),
         questions=questions_asked(tracker),
     )

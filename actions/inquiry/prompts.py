@@ -97,17 +97,43 @@ def ask_study_option(dispatcher: CollectingDispatcher, tracker: Tracker, domain:
     return []
 
 
-def ask_consent(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-    method = options.CONTACT_METHODS.get(tracker.get_slot("lead_contact_method") or "", "")
-    wording = render(domain, question_response("lead_consent"), method=method)
-    dispatcher.utter_message(text=wording, buttons=YES_NO)
-    return [SlotSet(wording_slot("lead_consent"), wording)]
+@dataclass(frozen=True, eq=False)
+class AskConsent:
+    """A yes/no consent question whose exact wording, filled in for this visitor, is kept as
+    evidence of what was agreed; submit checks the kept wording is still what it would ask
+    (revalidation.py), so a consent stands only for the contact details it named."""
+
+    slot: str
+
+    def values(self, tracker: Tracker) -> dict[str, str]:
+        """The answers the question names."""
+        return {}
+
+    def wording(self, tracker: Tracker, domain: dict[str, Any]) -> str:
+        return render(domain, question_response(self.slot), **self.values(tracker))
+
+    def __call__(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        wording = self.wording(tracker, domain)
+        dispatcher.utter_message(text=wording, buttons=YES_NO)
+        return [SlotSet(wording_slot(self.slot), wording)]
 
 
-def ask_sms_consent(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-    wording = render(domain, question_response("lead_sms_consent"), phone=tracker.get_slot("lead_phone") or "")
-    dispatcher.utter_message(text=wording, buttons=YES_NO)
-    return [SlotSet(wording_slot("lead_sms_consent"), wording)]
+class AskContactConsent(AskConsent):
+    """Consent to be contacted the way chosen: the question names the method."""
+
+    def values(self, tracker: Tracker) -> dict[str, str]:
+        return {"method": options.CONTACT_METHODS.get(tracker.get_slot("lead_contact_method") or "", "")}
+
+
+class AskTextConsent(AskConsent):
+    """Consent to texts: the question names the number."""
+
+    def values(self, tracker: Tracker) -> dict[str, str]:
+        return {"phone": tracker.get_slot("lead_phone") or ""}
+
+
+ask_consent = AskContactConsent("lead_consent")
+ask_sms_consent = AskTextConsent("lead_sms_consent")
 
 
 @dataclass(frozen=True, eq=False)

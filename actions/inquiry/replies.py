@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from rasa_sdk import Tracker
 
@@ -82,10 +82,26 @@ class Reopen:
     values: Mapping[str, Any] = field(default_factory=dict)
 
 
-Parser = Callable[[Reply], Any]
+class Parser(Protocol):
+    """What a field's reply means (`__call__`), and whether a value already in its slot is one
+    that reading a reply could have produced (`check`).
+
+    The submit action checks every slot again before storing it (revalidation.py): a tracker
+    is only what the Rasa server sends, and a stale or forged one must store nothing the form
+    would have refused. `check` returns the value as the form stores it (normalised again) or
+    raises `Invalid`.
+    """
+
+    def __call__(self, reply: Reply) -> Any: ...
+
+    def check(self, value: Any, kb: KnowledgeBase, tracker: Tracker) -> Any: ...
+
+
 # The parsers that fields.py configures are objects whose work is done in `__call__`, not
 # closures made by a factory: fields.py builds them while it is imported, before mutation
 # testing (mutmut) switches any mutant on, so the logic of a closure would escape it.
+
+NOT_AN_ANSWER = "not an answer this question accepts"
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,6 +112,11 @@ class Words:
 
     def __call__(self, reply: Reply) -> str:
         return self.validator(reply.text)
+
+    def check(self, value: Any, kb: KnowledgeBase, tracker: Tracker) -> str:
+        if not isinstance(value, str):
+            raise Invalid(NOT_AN_ANSWER)
+        return self.validator(value)
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,24 +132,57 @@ class Choice:
             raise Invalid(self.reason)
         return chosen
 
+    def check(self, value: Any, kb: KnowledgeBase, tracker: Tracker) -> str:
+        if not isinstance(value, str) or value not in self.choice_words:
+            raise Invalid(self.reason)
+        return value
 
-def program(reply: Reply) -> str:
+
+@dataclass(frozen=True, eq=False)
+class ProgramAnswer:
     """A program named or picked, "not sure", or "yes" to the program the conversation was about."""
-    discussed = options.discussed_program(reply.kb, reply.tracker)
-    chosen = discussed.id if discussed and reply.yes_no() else options.match_program(reply.matcher, reply.text)
-    if not chosen:
-        raise Invalid("I didn't recognise that program. Please pick one of the options.")
-    return chosen
+
+    reason: str = "I didn't recognise that program. Please pick one of the options."
+
+    def __call__(self, reply: Reply) -> str:
+        discussed = options.discussed_program(reply.kb, reply.tracker)
+        chosen = discussed.id if discussed and reply.yes_no() else options.match_program(reply.matcher, reply.text)
+        if not chosen:
+            raise Invalid(self.reason)
+        return chosen
+
+    def check(self, value: Any, kb: KnowledgeBase, tracker: Tracker) -> str:
+        """A program the knowledge base has, or "not sure"."""
+        if value == options.NOT_SURE or (isinstance(value, str) and kb.program(value) is not None):
+            return str(value)
+        raise Invalid(self.reason)
 
 
-def study_option(reply: Reply) -> str:
+@dataclass(frozen=True, eq=False)
+class StudyOptionAnswer:
     """Only a place where the chosen program is really offered (any program's when not sure)."""
-    chosen = reply.slot("lead_program")
-    program_id = None if chosen == options.NOT_SURE else chosen
-    option = options.match_study_option(reply.kb, reply.matcher, program_id, reply.text)
-    if not option:
-        raise Invalid("That isn't one of the places this program is offered. Please pick one of the options.")
-    return option.id
+
+    reason: str = "That isn't one of the places this program is offered. Please pick one of the options."
+
+    def __call__(self, reply: Reply) -> str:
+        option = options.match_study_option(reply.kb, reply.matcher, _program_id(reply.tracker), reply.text)
+        if not option:
+            raise Invalid(self.reason)
+        return option.id
+
+    def check(self, value: Any, kb: KnowledgeBase, tracker: Tracker) -> str:
+        if value not in {option.id for option in options.study_options(kb, _program_id(tracker))}:
+            raise Invalid(self.reason)
+        return str(value)
+
+
+def _program_id(tracker: Tracker) -> str | None:
+    chosen = tracker.get_slot("lead_program")
+    return None if chosen == options.NOT_SURE else chosen
+
+
+program = ProgramAnswer()
+study_option = StudyOptionAnswer()
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,6 +199,12 @@ class Consent:
             return True
         return Reopen(self.declined_reopens, "reply_consent_declined", {"phone": reply.kb.admissions.phone})
 
+    def check(self, value: Any, kb: KnowledgeBase, tracker: Tracker) -> Literal[True]:
+        """Only a yes is consent: anything else stored is none."""
+        if value is not True:
+            raise Invalid(NOT_AN_ANSWER)
+        return True
+
 
 @dataclass(frozen=True, eq=False)
 class Confirmation:
@@ -159,6 +219,12 @@ class Confirmation:
         if named is None:
             raise Invalid("Say yes to send your details, or tell me what to change (for example 'change my email').")
         return Reopen(named.slot, "reply_correction")
+
+    def check(self, value: Any, kb: KnowledgeBase, tracker: Tracker) -> Literal[True]:
+        """Sent only when the visitor said yes to the summary."""
+        if value is not True:
+            raise Invalid(NOT_AN_ANSWER)
+        return True
 
 
 def field_named(fields: Sequence[FormField], text: str) -> FormField | None:

@@ -7,6 +7,7 @@ migrations (migrations/): every store upgrades its database to the newest one on
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -30,6 +31,8 @@ RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime"
 # delivered: the CRM answered 2xx; failed: refused for good, or given up on (`last_error` says why).
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 STATUSES = (PENDING, DELIVERED, FAILED)
+# The answers that identify a person: a new lead with the same one soon after is a repeat.
+CONTACT_COLUMNS = ("email", "phone")
 
 metadata = sa.MetaData()
 # The lead's bookkeeping, then one column per answer the form's fields declare (fields.py).
@@ -158,9 +161,50 @@ class LeadStore:
 
     def get(self, lead_id: str) -> Lead | None:
         self.ensure_schema()
-        with self._engine.connect() as connection:
+        with _reachable(), self._engine.connect() as connection:
             row = connection.execute(leads.select().where(leads.c.id == lead_id)).mappings().first()
         return _lead(row) if row else None
+
+    def latest_repeat(self, lead: Lead, since: datetime) -> Lead | None:
+        """The newest other lead created at or after `since` (aware) with the same email (in
+        any case) or the same phone: the same person asking again."""
+        same = [
+            sa.func.lower(leads.c[column]) == str(lead.answers[column]).lower()
+            for column in CONTACT_COLUMNS
+            if lead.answers.get(column)
+        ]
+        if not same:
+            return None
+        query = (
+            leads.select()
+            # In UTC, as every time is stored: SQLite compares times as text and drops the offset.
+            .where(sa.or_(*same), leads.c.created_at >= since.astimezone(timezone.utc), leads.c.id != lead.id)
+            .order_by(leads.c.created_at.desc(), leads.c.id)
+            .limit(1)
+        )
+        self.ensure_schema()
+        with _reachable(), self._engine.connect() as connection:
+            row = connection.execute(query).mappings().first()
+        return _lead(row) if row else None
+
+    def replace(self, lead_id: str, lead: Lead) -> bool:
+        """The earlier lead `lead_id` takes `lead`'s answers, conversation, page and questions,
+        keeping its id and creation time, and is sent to the CRM again (pending, with no
+        attempts yet); False when there is no such lead any more."""
+        values = {
+            **lead.answers,
+            "conversation_id": lead.conversation_id,
+            "page_url": lead.page_url,
+            "questions": json.dumps(lead.questions),
+            "delivery_status": PENDING,
+            "delivery_attempts": 0,
+            "delivered_at": None,
+            "last_error": None,
+        }
+        self.ensure_schema()
+        with _reachable(), self._engine.begin() as connection:
+            updated = connection.execute(leads.update().where(leads.c.id == lead_id).values(**values)).rowcount
+        return bool(updated)
 
     def all(self, since: datetime | None = None) -> Iterator[Lead]:
         """Leads created at or after `since` (an aware time), oldest first."""
@@ -312,6 +356,15 @@ class LeadStore:
 
     def dispose(self) -> None:
         self._engine.dispose()
+
+
+@contextlib.contextmanager
+def _reachable() -> Iterator[None]:
+    """A database error as StoreUnavailable, named by its type only (its message can quote values)."""
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as error:
+        raise StoreUnavailable(f"lead store unavailable ({type(error).__name__})") from None
 
 
 def _zero_freed_space(connection: Any, _record: Any) -> None:
