@@ -25,9 +25,20 @@ class Received:
     body: bytes
 
 
+def lead_id_of(body: bytes) -> str:
+    """The payload's lead id, or "" for a body that is not a lead."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return ""
+    return str(payload.get("lead_id", "")) if isinstance(payload, dict) else ""
+
+
 class FakeCRM:
     """Takes leads as the real CRM would: JSON signed as Standard Webhooks specify, verified with
-    the `standardwebhooks` library, deduplicated by Idempotency-Key.
+    the `standardwebhooks` library, filed by the payload's `lead_id`: a repeat of an
+    Idempotency-Key changes nothing, a new key for the same lead (the visitor updated it)
+    replaces the record.
 
     While it fails (`down`, or for its first `fail_first` requests) it answers `failure_status`
     with `failure_headers` (e.g. a Retry-After): 503 for an outage, or e.g. 401 for a CRM that
@@ -57,7 +68,8 @@ class FakeCRM:
         self.refuse = dict(refuse or {})
         self.down = False
         self.requests = 0
-        self.accepted: dict[str, dict] = {}  # idempotency key -> lead, as a CRM would dedupe
+        self.accepted: dict[str, dict] = {}  # lead id -> its latest version, as a CRM would keep it
+        self.idempotency_keys: set[str] = set()
         self.accepted_posts: Counter = Counter()
         self.posts: Counter = Counter()  # every POST per lead, answered 2xx or not
         self.bad_signatures: list[str] = []
@@ -73,7 +85,7 @@ class FakeCRM:
                 headers = dict(self.headers.items())
                 with crm._lock:
                     crm.requests += 1
-                    key = self.headers["Idempotency-Key"]
+                    key = lead_id_of(body)
                     crm.posts[key] += 1
                     crm.received.append(Received(key, headers, body))
                     try:
@@ -85,7 +97,9 @@ class FakeCRM:
                     )
                     if status is None and is_json:
                         crm.accepted_posts[key] += 1
-                        crm.accepted.setdefault(key, json.loads(body))
+                        if self.headers["Idempotency-Key"] not in crm.idempotency_keys:
+                            crm.idempotency_keys.add(self.headers["Idempotency-Key"])
+                            crm.accepted[key] = json.loads(body)
                     status = status or (crm.success_status if is_json else 415)
                 crm._closing.wait(crm.delay)
                 failed = not 200 <= status < 300

@@ -28,7 +28,7 @@ from actions.inquiry import migrate, runtime
 from actions.inquiry.delivery import Webhook, deliver_pending
 from actions.inquiry.schedule import RetrySchedule
 from actions.inquiry.store import DELIVERED, FAILED, PENDING, Lead, LeadStore, utc_now
-from actions.inquiry.webhook import MIN_SECRET_BYTES, WebhookSettingError, new_secret, secret_key
+from actions.inquiry.webhook import MIN_SECRET_BYTES, WebhookSettingError, message_id, new_secret, secret_key
 from actions.leads import main as leads_main
 from tests.conftest import MEASUREMENTS, ROOT, wait_for
 from tests.crm import SECRET, FakeCRM
@@ -294,7 +294,8 @@ def test_each_post_verifies_with_standardwebhooks_and_fails_once_altered(store):
     payload = receiver.verify(post.body, post.headers)
     VALIDATOR.validate(payload)
     assert payload["lead_id"] == lead.id and crm.bad_signatures == []
-    assert post.headers["webhook-id"] == post.headers["Idempotency-Key"] == lead.id
+    assert post.headers["webhook-id"] == post.headers["Idempotency-Key"] == message_id(lead.id, post.body.decode())
+    assert post.headers["webhook-id"].startswith(f"{lead.id}.")
     assert int(before.timestamp()) <= int(post.headers["webhook-timestamp"]) <= int(utc_now().timestamp())
     altered_body = post.body.replace(lead.answers["email"].encode(), b"someone.else@example.com")
     later = {**post.headers, "webhook-timestamp": str(int(post.headers["webhook-timestamp"]) + 1)}
@@ -324,9 +325,25 @@ def test_a_retried_lead_keeps_its_webhook_id_and_is_signed_afresh(store):
         store.make_pending_due(utc_now())
         deliver_pending(store, webhook(crm), schedule=SCHEDULE)
     first, second = crm.received
-    assert first.headers["webhook-id"] == second.headers["webhook-id"] == lead.id  # one message, sent twice
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]  # one message, sent twice
+    assert first.headers["webhook-id"].startswith(f"{lead.id}.")
     assert int(first.headers["webhook-timestamp"]) <= int(second.headers["webhook-timestamp"])
     assert crm.bad_signatures == [] and crm.accepted_posts[lead.id] == 1
+
+
+def test_an_updated_lead_is_a_new_message_the_crm_files_over_the_earlier_one(store):
+    store.save(lead := make_lead(42))
+    with FakeCRM() as crm:
+        deliver_pending(store, webhook(crm), schedule=SCHEDULE)
+        update = make_lead(43)
+        assert store.replace(lead.id, update)  # the same person inquired again the same day
+        deliver_pending(store, webhook(crm), schedule=SCHEDULE)
+    first, second = crm.received
+    assert first.headers["webhook-id"] != second.headers["webhook-id"]
+    assert second.headers["Idempotency-Key"] == second.headers["webhook-id"]
+    assert list(crm.accepted) == [lead.id]
+    assert crm.accepted[lead.id]["email"] == update.answers["email"] != lead.answers["email"]
+    assert store.get(lead.id).delivery_status == DELIVERED
 
 
 def readme_receiver() -> str:

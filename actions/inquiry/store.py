@@ -200,6 +200,7 @@ class LeadStore:
             "delivery_attempts": 0,
             "delivered_at": None,
             "last_error": None,
+            "next_attempt_at": utc_now(),  # due at once, like a new lead
         }
         self.ensure_schema()
         with _reachable(), self._engine.begin() as connection:

@@ -3,12 +3,14 @@
 A receiver verifies a POST with any Standard Webhooks library (`standardwebhooks` in Python)
 and the shared secret. The headers:
 
-- `webhook-id`: the lead id. The spec asks for the same id when a message is sent again, and a
-  lead is one message however often it is retried (or re-queued by staff).
+- `webhook-id`: the lead id and a digest of the body (`<lead id>.<16 hex>`). The spec asks for
+  the same id when a message is sent again: a lead is one message however often it is retried
+  (or re-queued by staff), while a lead the visitor updated (one lead per person a day) is a new
+  message the CRM must not drop as a repeat. The payload's `lead_id` says which record it updates.
 - `webhook-timestamp`: when this attempt was signed (Unix seconds), so a receiver can refuse a
   replayed POST (the libraries allow five minutes).
 - `webhook-signature`: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`.
-- `Idempotency-Key`: the lead id again, for CRMs that drop repeats by that header.
+- `Idempotency-Key`: the same as `webhook-id`, for CRMs that drop repeats by that header.
 
 The secret is configured in the spec's form, `whsec_` and the base64 of at least 32 random
 bytes (`python -m actions.leads new-secret` makes one). Leads hold personal data, so they go
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import ipaddress
 import json
 import math
@@ -125,6 +128,11 @@ def read_answer(response: httpx.Response, now: datetime) -> Answer:
     return Answer("retry", reason, parse_retry_after(response.headers.get("Retry-After"), now))
 
 
+def message_id(lead_id: str, body: str) -> str:
+    """The same for every retry of one version of a lead (the payload has no send time), new for an update."""
+    return f"{lead_id}.{hashlib.sha256(body.encode()).hexdigest()[:16]}"
+
+
 @dataclass(frozen=True)
 class Webhook:
     url: str
@@ -153,10 +161,11 @@ class Webhook:
     def send(self, client: httpx.Client, lead: Lead) -> Answer:
         """POST the lead once; what came of it. Only the store's bookkeeping decides what next."""
         body = json.dumps(build_payload(lead), sort_keys=True)
+        message = message_id(lead.id, body)
         headers = {
             "Content-Type": "application/json",
-            "Idempotency-Key": lead.id,
-            **self.signed_headers(lead.id, body, utc_now()),
+            "Idempotency-Key": message,
+            **self.signed_headers(message, body, utc_now()),
         }
         try:
             response = client.post(self.url, content=body.encode(), headers=headers, timeout=self.timeout)
