@@ -39,6 +39,7 @@ from rasa.shared.core.constants import USER_INTENT_RESTART, USER_INTENT_SESSION_
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, Sanic, response
 from sanic.exceptions import PayloadTooLarge
+from sanic.http import Http
 from sanic.request import Request
 from sanic_routing import Route
 
@@ -161,9 +162,9 @@ class VisitorRestInput(RestInput):
             # After routing, before Sanic reads the body: a Content-Length over the bound is
             # refused (PayloadTooLarge) without reading it; a chunked body once it passes it.
             # (Served over ASGI there is no such bound: the middleware checks the body read.)
-            bound = getattr(request.stream, "request_max_size", None)
-            if route.name.endswith(receive_route) and bound is not None:
-                request.stream.request_max_size = min(bound, door.MAX_BODY_BYTES)
+            stream = request.stream
+            if route.name.endswith(receive_route) and isinstance(stream, Http):
+                stream.request_max_size = min(stream.request_max_size, door.MAX_BODY_BYTES)
 
         @webhook.exception(PayloadTooLarge)
         async def refuse_too_large(_request: Request, _exception: Exception) -> response.HTTPResponse:
