@@ -65,7 +65,14 @@ def site(tmp_path_factory) -> Iterator[dict[str, str]]:
         rasa_server(workdir, actions, cors_origins=[origin]) as webhook,
         web_server(workdir, server_url(webhook), port=web_port) as page_url,
     ):
-        yield {"page": page_url + "/", "origin": origin, "webhook": webhook, "leads_url": leads_url}
+        yield {
+            "page": page_url + "/",
+            "origin": origin,
+            "webhook": webhook,
+            "leads_url": leads_url,
+            "actions": actions,
+            "workdir": str(workdir),
+        }
 
 
 @pytest.fixture(scope="module")
@@ -391,3 +398,46 @@ def test_a_program_added_to_the_knowledge_base_appears_on_the_demo_page(knowledg
     edit_yaml(knowledge_copy / "programs.yml", add_program)
     page = render_page("/", load_knowledge(knowledge_copy)).decode()
     assert "<h2>Pharmacy Technician</h2>" in page and "Pharmacy &lt;technicians&gt; prepare medicines" in page
+
+
+def test_what_a_visitor_types_is_shown_as_text_not_markdown(site, page):
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    open_chat(page, site["page"])
+    for typed in ("[click](javascript:alert(1))", "**bold** <b>tag</b> _it_"):
+        count = bot(page).count()
+        send(page, typed)
+        expect(page.locator("deep-chat .user-message").last).to_have_text(typed)
+        expect(bot(page)).not_to_have_count(count)  # answered
+    assert (
+        page.locator("deep-chat .user-message a, deep-chat .user-message strong, deep-chat .user-message b").count()
+        == 0
+    )
+    page.reload()  # the kept conversation is shown the same way
+    expect(page.locator("deep-chat .user-message").first).to_have_text("[click](javascript:alert(1))")
+    assert page.locator("deep-chat .user-message a").count() == 0
+    assert violations == [] and page.errors == []  # the page works within its Content-Security-Policy
+
+
+def test_a_visitor_over_the_message_limit_is_asked_to_wait_and_keeps_the_typed_text(site, browser, tmp_path):
+    # A Rasa server allowing 2 messages a minute per conversation: the greeting and one question.
+    web_port = free_port()
+    origin = f"http://127.0.0.1:{web_port}"
+    with (
+        rasa_server(tmp_path, site["actions"], cors_origins=[origin], RATE_LIMIT_PER_CONVERSATION="2/minute") as hook,
+        web_server(tmp_path, server_url(hook), port=web_port) as url,
+    ):
+        page = new_page(browser)
+        try:
+            open_chat(page, url + "/")
+            send(page, f"how long is {BILLING.name.lower()}?")
+            expect_reply(page, duration_answer())
+            with page.expect_response(lambda r: "/webhooks/rest/webhook" in r.url) as answer:
+                send(page, "is it online?")
+            assert answer.value.status == 429
+            note = page.locator("deep-chat .ac-slow-down").last
+            expect(note).to_contain_text("You're sending messages very quickly, please wait a moment")
+            expect(page.locator("deep-chat #text-input")).to_have_text("is it online?")  # kept, to send again
+            assert page.errors == []
+        finally:
+            page.context.close()
