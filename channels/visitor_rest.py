@@ -38,7 +38,7 @@ from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.core.constants import USER_INTENT_RESTART, USER_INTENT_SESSION_START
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, Sanic, response
-from sanic.exceptions import PayloadTooLarge
+from sanic.exceptions import PayloadTooLarge, RequestTimeout
 from sanic.http import Http
 from sanic.request import Request
 from sanic_routing import Route
@@ -55,6 +55,7 @@ MAX_MESSAGE_LENGTH = 5000
 APOLOGY_RESPONSE = "reply_service_trouble"
 TURN_CAP_RESPONSE = "reply_session_turn_cap"
 TOO_LARGE = f"the request body is larger than {door.MAX_BODY_BYTES} bytes"
+SLOW_BODY = f"the request body did not arrive within {door.READ_TIMEOUT_SECONDS} seconds"
 # Commands that legitimately answer nothing.
 SILENT_COMMANDS = {USER_INTENT_RESTART, USER_INTENT_SESSION_START}
 
@@ -163,12 +164,25 @@ class VisitorRestInput(RestInput):
             # refused (PayloadTooLarge) without reading it; a chunked body once it passes it.
             # (Served over ASGI there is no such bound: the middleware checks the body read.)
             stream = request.stream
-            if route.name.endswith(receive_route) and isinstance(stream, Http):
-                stream.request_max_size = min(stream.request_max_size, door.MAX_BODY_BYTES)
+            if not route.name.endswith(receive_route) or not isinstance(stream, Http):
+                return
+            stream.request_max_size = min(stream.request_max_size, door.MAX_BODY_BYTES)
+            # Sanic's request timeout covers the headers only; the body it reads while the
+            # response timeout (60 s idle) runs. A body that has not arrived in time is not waited for.
+            try:
+                await asyncio.wait_for(request.receive_body(), door.READ_TIMEOUT_SECONDS)
+            except asyncio.TimeoutError:
+                stream.keep_alive = False  # close after the answer...
+                stream.request_body = None  # ...without waiting for the rest of the body
+                raise RequestTimeout(SLOW_BODY) from None
 
         @webhook.exception(PayloadTooLarge)
         async def refuse_too_large(_request: Request, _exception: Exception) -> response.HTTPResponse:
             return too_large()
+
+        @webhook.exception(RequestTimeout)
+        async def refuse_slow(_request: Request, _exception: Exception) -> response.HTTPResponse:
+            return response.json({"error": SLOW_BODY}, status=408)
 
         @webhook.middleware("request")
         async def refuse_unusable(request: Request) -> response.HTTPResponse | None:
