@@ -26,6 +26,15 @@ mkdir -p runtime
 ENDPOINTS=runtime/endpoints.yml
 sed "s#http://localhost:5055#http://127.0.0.1:${ACTIONS_PORT}#" endpoints.yml > "$ENDPOINTS"
 
+# The key of the Rasa server's pseudonymous client addresses (channels/door.py): generated once
+# into runtime/ (readable by its owner only) unless set, so the keys survive a restart.
+if [ -z "${CLIENT_KEY_SECRET:-}" ]; then
+  if [ ! -s runtime/client-key-secret ]; then
+    (umask 077 && .venv/bin/python -c "import secrets; print(secrets.token_hex(32))" > runtime/client-key-secret)
+  fi
+  CLIENT_KEY_SECRET="$(cat runtime/client-key-secret)"
+fi
+
 pids=()
 stop() {
   trap - INT TERM HUP EXIT
@@ -34,8 +43,11 @@ stop() {
 }
 trap stop INT TERM HUP EXIT
 
-# The action server reads the same tracker_store section (retention, erasure) as Rasa.
-SANIC_HOST="$HOST" ENDPOINTS_FILE="$ENDPOINTS" .venv/bin/python -m actions --port "$ACTIONS_PORT" &
+# The action server reads the same tracker_store section (retention, erasure) as Rasa. Its
+# Sanic gets 10 s to receive a request and keeps an idle connection 5 s (more than the 2 s the
+# Rasa server keeps one: channels/speedups.py).
+SANIC_HOST="$HOST" SANIC_REQUEST_TIMEOUT=10 SANIC_KEEP_ALIVE_TIMEOUT=5 ENDPOINTS_FILE="$ENDPOINTS" \
+  .venv/bin/python -m actions --port "$ACTIONS_PORT" &
 pids+=($!)
 
 # Wait for the action server so the first visitor is not answered with an error.
@@ -55,7 +67,7 @@ pids+=($!)
 
 echo "Rasa REST webhook: http://${HOST}:${RASA_PORT}/webhooks/rest/webhook  (CORS: ${origins[*]})"
 echo "Demo page with the chat widget: http://${HOST}:${WEB_PORT}/  (Ctrl-C stops everything)"
-.venv/bin/python -m channels.server run -m "$MODEL" -i "$HOST" -p "$RASA_PORT" --endpoints "$ENDPOINTS" \
+CLIENT_KEY_SECRET="$CLIENT_KEY_SECRET" .venv/bin/python -m channels.server run -m "$MODEL" -i "$HOST" -p "$RASA_PORT" --endpoints "$ENDPOINTS" \
   --credentials credentials.yml --cors "${origins[@]}" &
 pids+=($!)
 wait -n "${pids[@]}"

@@ -11,6 +11,7 @@ floods stay small.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sqlite3
 import uuid
@@ -23,7 +24,7 @@ import pytest
 
 from actions.knowledge import load_knowledge
 from channels.door import client_key
-from tests.conftest import PHONE
+from tests.conftest import PHONE, ROOT
 from tests.conversations import BILLING, Scripts, answered
 from tests.replies import load_replies
 from tests.servers import action_server, rasa_server, texts
@@ -35,11 +36,27 @@ PER_CONVERSATION, PER_ADDRESS, TURN_CAP = 8, 12, 4
 SCRIPTS = Scripts(load_knowledge(), load_replies())
 
 
+# The action server's Sanic timeouts, as scripts/run.sh sets them.
+ACTION_SERVER_TIMEOUTS = dict(
+    re.findall(r"\b(SANIC_(?:REQUEST|KEEP_ALIVE)_TIMEOUT)=(\d+)", (ROOT / "scripts" / "run.sh").read_text())
+)
+
+
 @pytest.fixture(scope="module")
-def rasa(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    workdir = tmp_path_factory.mktemp("door")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("door")
+
+
+@pytest.fixture(scope="module")
+def actions(workdir) -> Iterator[str]:
+    assert set(ACTION_SERVER_TIMEOUTS) == {"SANIC_REQUEST_TIMEOUT", "SANIC_KEEP_ALIVE_TIMEOUT"}
+    with action_server(workdir, **ACTION_SERVER_TIMEOUTS) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def rasa(workdir, actions) -> Iterator[tuple[str, Path]]:
     with (
-        action_server(workdir) as actions,
         rasa_server(
             workdir,
             actions,
@@ -155,6 +172,11 @@ def test_the_turn_cap_offers_a_fresh_start_and_the_fresh_start_works(rasa, repli
     assert [e["event"] for e in stored_events(database, sender)].count("session_started") == 2
 
 
+def address_of(url: str) -> tuple[str, int]:
+    host, port = url.split("/")[2].split(":")
+    return host, int(port)
+
+
 def received_until_closed(connection: socket.socket) -> bytes:
     received = b""
     while chunk := connection.recv(4096):
@@ -171,10 +193,17 @@ def received_until_closed(connection: socket.socket) -> bytes:
 )
 def test_a_client_that_sends_half_a_request_is_dropped_while_others_are_answered(rasa, half_a_request):
     webhook, _ = rasa
-    host, port = webhook.split("/")[2].split(":")
-    with socket.create_connection((host, int(port))) as slow:
+    with socket.create_connection(address_of(webhook)) as slow:
         slow.sendall(half_a_request)
         assert post(webhook, "198.51.100.120", {"sender": f"v-{uuid.uuid4()}", "message": "hi"}).status_code == 200
         slow.settimeout(45)  # far longer than the server's read timeout (10 s): a server that waits fails here
         answer = received_until_closed(slow)
     assert answer.startswith(b"HTTP/1.1 408"), answer  # told, then the connection is closed
+
+
+def test_the_action_server_drops_a_client_that_sends_half_a_request(actions):
+    with socket.create_connection(address_of(actions)) as slow:
+        slow.sendall(b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Le")
+        assert httpx.get(actions.replace("/webhook", "/health"), timeout=30).status_code == 200
+        slow.settimeout(45)  # far longer than the 10 s run.sh sets: a server that waits fails here
+        assert received_until_closed(slow).startswith(b"HTTP/1.1 408")
