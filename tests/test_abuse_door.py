@@ -14,6 +14,8 @@ import json
 import re
 import socket
 import sqlite3
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +29,7 @@ from channels.door import client_key
 from tests.conftest import PHONE, ROOT
 from tests.conversations import BILLING, Scripts, answered
 from tests.replies import load_replies
-from tests.servers import action_server, rasa_server, texts
+from tests.servers import action_server, quiet_env, rasa_server, texts
 
 pytestmark = pytest.mark.slow
 
@@ -207,3 +209,16 @@ def test_the_action_server_drops_a_client_that_sends_half_a_request(actions):
         assert httpx.get(actions.replace("/webhook", "/health"), timeout=30).status_code == 200
         slow.settimeout(45)  # far longer than the 10 s run.sh sets: a server that waits fails here
         assert received_until_closed(slow).startswith(b"HTTP/1.1 408")
+
+
+def test_a_malformed_door_setting_stops_the_rasa_server_naming_it():
+    started = subprocess.run(
+        [sys.executable, "-m", "channels.server", "run", "-m", "no-model.tar.gz"],
+        cwd=ROOT,
+        env=quiet_env(SESSION_TURN_CAP="plenty"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode == 1
+    assert "Cannot start Rasa: SESSION_TURN_CAP must be a whole number" in started.stderr

@@ -1,6 +1,6 @@
-"""Every promise in the README's Privacy section names the tests that prove it, and they exist.
+"""Every promise in the README's Privacy and Limits sections names the tests that prove it, and they exist.
 
-A sentence there says what is kept, removed, deleted or never logged. Each bullet ends with
+A sentence there says what is kept, removed, deleted, limited or never logged. Each bullet ends with
 `<!-- proof: test_a test_b -->`; this test fails when a bullet names no test, or a test that no
 longer exists (renamed or deleted), so a promise cannot outlive its proof unnoticed.
 """
@@ -10,14 +10,16 @@ from __future__ import annotations
 import ast
 import re
 
+import pytest
+
 from tests.conftest import ROOT
 
 PROOF = re.compile(r"<!--\s*proof:\s*([^>]*?)\s*-->")
 
 
-def privacy_promises() -> list[str]:
+def promises(heading: str) -> list[str]:
     readme = (ROOT / "README.md").read_text()
-    section = readme.split("\n## Privacy\n", 1)[1].split("\n## ", 1)[0]
+    section = readme.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
     return ["- " + bullet.strip() for bullet in section.split("\n- ")[1:]]
 
 
@@ -30,11 +32,12 @@ def defined_tests() -> set[str]:
     return names
 
 
-def test_every_privacy_promise_names_tests_that_exist():
-    promises = privacy_promises()
-    assert len(promises) >= 8, "the Privacy section's bullets were not found"
+@pytest.mark.parametrize("heading, at_least", [("Privacy", 8), ("Limits", 8)])
+def test_every_promise_names_tests_that_exist(heading, at_least):
+    found = promises(heading)
+    assert len(found) >= at_least, f"the {heading} section's bullets were not found"
     existing = defined_tests()
-    for promise in promises:
+    for promise in found:
         proofs = PROOF.findall(promise)
         assert proofs, f"no proof named for: {promise.splitlines()[0]}"
         missing = [name for name in proofs[0].split() if name not in existing]
