@@ -420,20 +420,28 @@ def test_what_a_visitor_types_is_shown_as_text_not_markdown(site, page):
 
 
 def test_a_visitor_over_the_message_limit_is_asked_to_wait_and_keeps_the_typed_text(site, browser, tmp_path):
-    # A Rasa server allowing 2 messages a minute per conversation: the greeting and one question.
+    """On a Rasa server allowing 5 messages a minute per conversation and 2 per session: the
+    turn cap's fresh start (which greets in the new session), then a message one too many."""
     web_port = free_port()
     origin = f"http://127.0.0.1:{web_port}"
     with (
-        rasa_server(tmp_path, site["actions"], cors_origins=[origin], RATE_LIMIT_PER_CONVERSATION="2/minute") as hook,
+        rasa_server(
+            tmp_path, site["actions"], cors_origins=[origin], RATE_LIMIT_PER_CONVERSATION="5/minute", SESSION_TURN_CAP="2"
+        ) as hook,
         web_server(tmp_path, server_url(hook), port=web_port) as url,
     ):
         page = new_page(browser)
         try:
-            open_chat(page, url + "/")
-            send(page, f"how long is {BILLING.name.lower()}?")
+            open_chat(page, url + "/")  # 1: /greet
+            send(page, f"how long is {BILLING.name.lower()}?")  # 2
             expect_reply(page, duration_answer())
+            send(page, "is it online?")  # 3: over the session's cap
+            expect_reply(page, load_replies().variations("reply_session_turn_cap", phone=KB.admissions.phone))
+            page.locator("deep-chat .ac-suggestion", has_text="Start a fresh conversation").last.click()  # 4, 5
+            expect(bot(page).filter(has_text=one_of(SCRIPTS.greeting()))).to_have_count(2)  # greeted anew
+
             with page.expect_response(lambda r: "/webhooks/rest/webhook" in r.url) as answer:
-                send(page, "is it online?")
+                send(page, "is it online?")  # 6: one too many this minute
             assert answer.value.status == 429
             note = page.locator("deep-chat .ac-slow-down").last
             expect(note).to_contain_text("You're sending messages very quickly, please wait a moment")
