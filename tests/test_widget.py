@@ -426,7 +426,11 @@ def test_a_visitor_over_the_message_limit_is_asked_to_wait_and_keeps_the_typed_t
     origin = f"http://127.0.0.1:{web_port}"
     with (
         rasa_server(
-            tmp_path, site["actions"], cors_origins=[origin], RATE_LIMIT_PER_CONVERSATION="5/minute", SESSION_TURN_CAP="2"
+            tmp_path,
+            site["actions"],
+            cors_origins=[origin],
+            RATE_LIMIT_PER_CONVERSATION="5/minute",
+            SESSION_TURN_CAP="2",
         ) as hook,
         web_server(tmp_path, server_url(hook), port=web_port) as url,
     ):
