@@ -120,11 +120,13 @@ class VisitorRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def answer_or_apologise(message: UserMessage) -> None:
-            if expects_reply(message.text) and await self._over_turn_cap(message.sender_id):
-                logger.info("conversation %s: session turn cap reached; offering a fresh start", message.sender_id)
-                await message.output_channel.send_response(message.sender_id, await self._turn_cap_reply(message))
-                return
             try:
+                # Inside the try: a store that cannot be read gets the apology, and Rasa's
+                # channel never logs the message text.
+                if expects_reply(message.text) and await self._over_turn_cap(message.sender_id):
+                    logger.info("conversation %s: session turn cap reached; offering a fresh start", message.sender_id)
+                    await message.output_channel.send_response(message.sender_id, await self._turn_cap_reply(message))
+                    return
                 await on_new_message(message)
             except asyncio.CancelledError:
                 # Handled here, as Rasa's channel would handle it, but without logging the text.

@@ -299,3 +299,22 @@ def test_rasa_gets_only_the_allow_listed_metadata_the_client_key_and_the_channel
     expected_client = door.client_key("198.51.100.1", door_settings.secret)
     assert message.metadata == {"page_url": "https://c.example/apply", "client": expected_client}
     assert message.input_channel == "rest"
+
+
+class UnreadableStore(InMemoryTrackerStore):
+    """A conversation store that cannot be read (a database gone away)."""
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        raise RuntimeError("the conversation store is unreachable")
+
+
+def test_a_turn_count_that_fails_gets_the_apology_and_leaves_the_message_out_of_the_logs(kb, caplog):
+    agent = RecordingAgent()
+    agent.tracker_store = UnreadableStore(agent.domain)
+    typed = "call me on (706) 555-0199"
+    [response] = post_all(agent, settings(), {"json": {"sender": "v-store-down", "message": typed}})
+    [reply] = response.json()
+    assert response.status_code == 200
+    assert reply["text"] in load_replies().variations("reply_service_trouble", phone=kb.admissions.phone)
+    assert agent.messages == []  # not processed without its count
+    assert "v-store-down" in caplog.text and "555-0199" not in caplog.text
