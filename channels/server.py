@@ -19,6 +19,7 @@ import sys
 
 from actions.privacy import log_masking
 from channels import privacy_patches, speedups
+from channels.door import DoorSettings
 from channels.patching import RefusedPatches
 
 # Rasa's own log format: its command line configures logging only after parsing the arguments.
@@ -32,6 +33,10 @@ def main() -> None:
         privacy_patches.install()
     except RefusedPatches as refusal:
         sys.exit(f"Cannot start Rasa: {refusal}")
+    try:
+        DoorSettings.from_env()  # the REST channel reads them again when Rasa creates it
+    except ValueError as error:
+        sys.exit(f"Cannot start Rasa: {error}")
     log_masking.install()
     # Imported only now: importing Rasa's command line changes the warning filters, which
     # would let the imports above print libraries' deprecation warnings.

@@ -39,6 +39,15 @@ actions_address="$ACTIONS_HOST"
 ENDPOINTS=runtime/endpoints.yml
 sed "s#http://localhost:5055#http://${actions_address}:${ACTIONS_PORT}#" endpoints.yml > "$ENDPOINTS"
 
+# The key of the Rasa server's pseudonymous client addresses (channels/door.py): generated once
+# into runtime/ (readable by its owner only) unless set, so the keys survive a restart.
+if [ -z "${CLIENT_KEY_SECRET:-}" ]; then
+  if [ ! -s runtime/client-key-secret ]; then
+    (umask 077 && .venv/bin/python -c "import secrets; print(secrets.token_hex(32))" > runtime/client-key-secret)
+  fi
+  CLIENT_KEY_SECRET="$(cat runtime/client-key-secret)"
+fi
+
 pids=()
 stop() {
   trap - INT TERM HUP EXIT
@@ -68,7 +77,7 @@ pids+=($!)
 
 echo "Rasa REST webhook: http://${HOST}:${RASA_PORT}/webhooks/rest/webhook  (CORS: ${origins[*]})"
 echo "Demo page with the chat widget: http://${HOST}:${WEB_PORT}/  (Ctrl-C stops everything)"
-.venv/bin/python -m channels.server run -m "$MODEL" -i "$HOST" -p "$RASA_PORT" --endpoints "$ENDPOINTS" \
+CLIENT_KEY_SECRET="$CLIENT_KEY_SECRET" .venv/bin/python -m channels.server run -m "$MODEL" -i "$HOST" -p "$RASA_PORT" --endpoints "$ENDPOINTS" \
   --credentials credentials.yml --cors "${origins[@]}" &
 pids+=($!)
 wait -n "${pids[@]}"

@@ -157,6 +157,12 @@ def project_endpoints(action_url: str, tracker_db: Path) -> str:
     )
 
 
+# Every test speaks from 127.0.0.1, many conversations at a time and at machine speed: the
+# door's rate limits (README "Limits") would refuse that as a flood. Tests of the limits set
+# their own (tests/test_abuse_door.py); the turn cap and everything else stay as configured.
+LOOPBACK_LIMITS = {"RATE_LIMIT_PER_CONVERSATION": "100000/minute", "RATE_LIMIT_PER_ADDRESS": "100000/minute"}
+
+
 @contextlib.contextmanager
 def rasa_process(
     workdir: Path,
@@ -170,7 +176,8 @@ def rasa_process(
     """A Rasa server with the given endpoints.yml text; yields the process and the REST webhook URL.
 
     Started as run.sh starts it, through the project's entry point (channels/server.py), so
-    with the speedups unless `env` has RASA_SPEEDUPS=off. Its output goes to workdir/rasa-<port>.log.
+    with the speedups unless `env` has RASA_SPEEDUPS=off, and with LOOPBACK_LIMITS unless `env`
+    sets them. Its output goes to workdir/rasa-<port>.log.
     """
     port = port or free_port()
     endpoints = workdir / f"endpoints-{port}.yml"
@@ -192,8 +199,8 @@ def rasa_process(
         str(credentials),
         *extra_args,
     ]
-    env = {"ACTIONS_TOKEN": ACTIONS_TOKEN, **(env or {})}  # endpoints.yml sends it to the action server
-    with _process(args, f"http://{HOST}:{port}/", workdir / f"rasa-{port}.log", env, 180) as process:
+    server_env = {"ACTIONS_TOKEN": ACTIONS_TOKEN, **LOOPBACK_LIMITS, **(env or {})}  # endpoints.yml sends the token
+    with _process(args, f"http://{HOST}:{port}/", workdir / f"rasa-{port}.log", server_env, 180) as process:
         yield process, f"http://{HOST}:{port}/webhooks/rest/webhook"
 
 

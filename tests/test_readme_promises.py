@@ -1,6 +1,6 @@
-"""Every promise in the README's Privacy and Leads sections names the tests that prove it, and they exist.
+"""Every promise in the README's Privacy, Leads and Limits sections names the tests that prove it, and they exist.
 
-A sentence there says what is kept, removed, deleted, never logged, refused or retried. Each bullet ends with
+A sentence there says what is kept, removed, deleted, never logged, refused, limited or retried. Each bullet ends with
 `<!-- proof: test_a test_b -->`; this test fails when a bullet names no test, or a test that no
 longer exists (renamed or deleted), so a promise cannot outlive its proof unnoticed.
 """
@@ -33,8 +33,8 @@ def defined_tests() -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("title, at_least", [("Privacy", 8), ("Leads", 6)])
-def test_every_privacy_and_delivery_promise_names_tests_that_exist(title, at_least):
+@pytest.mark.parametrize("title, at_least", [("Privacy", 8), ("Leads", 6), ("Limits", 8)])
+def test_every_promise_names_tests_that_exist(title, at_least):
     found = promises(title)
     assert len(found) >= at_least, f"the {title} section's bullets were not found"
     existing = defined_tests()

@@ -65,7 +65,14 @@ def site(tmp_path_factory) -> Iterator[dict[str, str]]:
         rasa_server(workdir, actions, cors_origins=[origin]) as webhook,
         web_server(workdir, server_url(webhook), port=web_port) as page_url,
     ):
-        yield {"page": page_url + "/", "origin": origin, "webhook": webhook, "leads_url": leads_url}
+        yield {
+            "page": page_url + "/",
+            "origin": origin,
+            "webhook": webhook,
+            "leads_url": leads_url,
+            "actions": actions,
+            "workdir": str(workdir),
+        }
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +256,16 @@ def focused(page: Page) -> str:
     }""")
 
 
-def test_keyboard_only_use_and_axe_finds_no_serious_problem(site, page):
+@pytest.fixture
+def page_for_axe(browser: Browser) -> Iterator[Page]:
+    """A page whose Content-Security-Policy lets the test inject axe-core (an inline script)."""
+    page = new_page(browser, bypass_csp=True)
+    yield page
+    page.context.close()
+
+
+def test_keyboard_only_use_and_axe_finds_no_serious_problem(site, page_for_axe):
+    page = page_for_axe
     page.goto(site["page"])
     for _ in range(10):  # Tab through the page to the launcher
         page.keyboard.press("Tab")
@@ -391,3 +407,58 @@ def test_a_program_added_to_the_knowledge_base_appears_on_the_demo_page(knowledg
     edit_yaml(knowledge_copy / "programs.yml", add_program)
     page = render_page("/", load_knowledge(knowledge_copy)).decode()
     assert "<h2>Pharmacy Technician</h2>" in page and "Pharmacy &lt;technicians&gt; prepare medicines" in page
+
+
+def test_what_a_visitor_types_is_shown_as_text_not_markdown(site, page):
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    open_chat(page, site["page"])
+    for typed in ("[click](javascript:alert(1))", "**bold** <b>tag</b> _it_"):
+        count = bot(page).count()
+        send(page, typed)
+        expect(page.locator("deep-chat .user-message").last).to_have_text(typed)
+        expect(bot(page)).not_to_have_count(count)  # answered
+    assert (
+        page.locator("deep-chat .user-message a, deep-chat .user-message strong, deep-chat .user-message b").count()
+        == 0
+    )
+    page.reload()  # the kept conversation is shown the same way
+    expect(page.locator("deep-chat .user-message").first).to_have_text("[click](javascript:alert(1))")
+    assert page.locator("deep-chat .user-message a").count() == 0
+    assert violations == [] and page.errors == []  # the page works within its Content-Security-Policy
+
+
+def test_a_visitor_over_the_message_limit_is_asked_to_wait_and_keeps_the_typed_text(site, browser, tmp_path):
+    """On a Rasa server allowing 5 messages a minute per conversation and 2 per session: the
+    turn cap's fresh start (which greets in the new session), then a message one too many."""
+    web_port = free_port()
+    origin = f"http://127.0.0.1:{web_port}"
+    with (
+        rasa_server(
+            tmp_path,
+            site["actions"],
+            cors_origins=[origin],
+            RATE_LIMIT_PER_CONVERSATION="5/minute",
+            SESSION_TURN_CAP="2",
+        ) as hook,
+        web_server(tmp_path, server_url(hook), port=web_port) as url,
+    ):
+        page = new_page(browser)
+        try:
+            open_chat(page, url + "/")  # 1: /greet
+            send(page, f"how long is {BILLING.name.lower()}?")  # 2
+            expect_reply(page, duration_answer())
+            send(page, "is it online?")  # 3: over the session's cap
+            expect_reply(page, load_replies().variations("reply_session_turn_cap", phone=KB.admissions.phone))
+            page.locator("deep-chat .ac-suggestion", has_text="Start a fresh conversation").last.click()  # 4, 5
+            expect(bot(page).filter(has_text=one_of(SCRIPTS.greeting()))).to_have_count(2)  # greeted anew
+
+            with page.expect_response(lambda r: "/webhooks/rest/webhook" in r.url) as answer:
+                send(page, "is it online?")  # 6: one too many this minute
+            assert answer.value.status == 429
+            note = page.locator("deep-chat .ac-slow-down").last
+            expect(note).to_contain_text("You're sending messages very quickly, please wait a moment")
+            expect(page.locator("deep-chat #text-input")).to_have_text("is it online?")  # kept, to send again
+            assert page.errors == []  # type: ignore[attr-defined]
+        finally:
+            page.context.close()

@@ -5,6 +5,12 @@ CDN. The facts the pages show (each program's summary, the admissions phone numb
 the footer and the widget's "cannot reach the assistant" message) are read from
 knowledge/ at start-up, so staff keep changing them in one place.
 
+Every response carries a Content-Security-Policy that lets the page run only the scripts it
+serves itself and talk only to itself and the Rasa server, forbids framing by other sites
+(`frame-ancestors 'self'`), and sends other sites the origin only (Referrer-Policy). A client
+gets READ_TIMEOUT_SECONDS per read: one that sends half a request and waits is dropped,
+not waited for.
+
     python -m web.serve --port 8080 --server-url http://127.0.0.1:5005
 """
 
@@ -43,6 +49,8 @@ TYPES = {
     ".json": "application/json",
     ".svg": "image/svg+xml",
 }
+
+READ_TIMEOUT_SECONDS = 10.0
 
 # URL path -> file. Only these are served: nothing else under web/ (or node_modules) leaks.
 FILES: dict[str, Path] = {
@@ -97,6 +105,39 @@ def privacy_url(value: str | None) -> str | None:
     return value
 
 
+def content_security_policy(server_url: str) -> str:
+    """Scripts from this server only (no inline script, no eval); calls to it and the Rasa server.
+
+    Styles may be inline: deep-chat styles its shadow DOM with <style> elements and attributes.
+    The favicon is a `data:` URL. Only the site itself may frame the pages.
+    """
+    parts = urlsplit(server_url)
+    assistant = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data:",
+            f"connect-src 'self' {assistant}".rstrip(),
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'self'",
+        ]
+    )
+
+
+def security_headers(server_url: str) -> dict[str, str]:
+    """Sent with every response."""
+    return {
+        "Content-Security-Policy": content_security_policy(server_url),
+        "X-Frame-Options": "SAMEORIGIN",  # frame-ancestors for browsers that predate it
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
 def widget_config(server_url: str, phone: str, privacy: str | None = None) -> bytes:
     """What widget.js fetches: where the assistant is, the number to call without it, and the
     privacy page its notice links to (null: the notice has no link)."""
@@ -116,9 +157,24 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     server_version = "AdmissionsSite"
 
-    def __init__(self, *args: Any, generated: dict[str, tuple[bytes, str]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        generated: dict[str, tuple[bytes, str]],
+        headers: dict[str, str],
+        timeout: float = READ_TIMEOUT_SECONDS,
+        **kwargs: Any,
+    ) -> None:
         self.generated = generated
-        super().__init__(*args, **kwargs)
+        self.extra_headers = headers
+        self.read_timeout = timeout
+        super().__init__(*args, **kwargs)  # handles the request
+
+    def setup(self) -> None:
+        super().setup()
+        # Each read (and write) waits at most this long: a stalled client is dropped
+        # (BaseHTTPRequestHandler closes the connection on the timeout).
+        self.connection.settimeout(self.read_timeout)
 
     def do_GET(self) -> None:
         found = self._content(self.path.split("?", 1)[0].split("#", 1)[0])
@@ -143,7 +199,8 @@ class SiteHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-cache")
-        self.send_header("X-Content-Type-Options", "nosniff")
+        for name, value in self.extra_headers.items():
+            self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -152,9 +209,16 @@ class SiteHandler(BaseHTTPRequestHandler):
         """Quiet: request lines carry nothing staff need, and the chat itself goes to Rasa."""
 
 
-def make_server(host: str, port: int, server_url: str, privacy: str | None = None) -> ThreadingHTTPServer:
+def make_server(
+    host: str, port: int, server_url: str, privacy: str | None = None, timeout: float = READ_TIMEOUT_SECONDS
+) -> ThreadingHTTPServer:
     """A ready server; raises KnowledgeError when knowledge/ is invalid."""
-    handler = partial(SiteHandler, generated=generated_content(load_knowledge(), server_url, privacy))
+    handler = partial(
+        SiteHandler,
+        generated=generated_content(load_knowledge(), server_url, privacy),
+        headers=security_headers(server_url),
+        timeout=timeout,
+    )
     return ThreadingHTTPServer((host, port), handler)
 
 

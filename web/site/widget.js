@@ -6,7 +6,10 @@
  * {text, buttons} one way, {sender, message, metadata: {page_url}} the other), keeps the
  * conversation in the tab's sessionStorage so it survives reloads and navigation, and says
  * who to call when the assistant cannot be reached. The phone number comes from
- * widget-config.json, which the server builds from knowledge/contact.yml.
+ * widget-config.json, which the server builds from knowledge/contact.yml. What the visitor
+ * types is shown as text, as the bot's replies are (never as markdown or HTML). When the
+ * server says "too many messages" (429), a calm note asks the visitor to wait and their
+ * message goes back into the box, to send again.
  *
  * Embed: <div id="admissions-chat" data-server-url="https://assistant.example.edu"></div>
  *        <script src="https://chat.example.edu/widget/widget.js" defer></script>
@@ -19,6 +22,8 @@
   const STORAGE_KEY = 'admissions-chat';
   const EXPIRY_MS = 30 * 60 * 1000; // Rasa forgets a conversation after 30 idle minutes too
   const TIMEOUT_MS = 30 * 1000;
+  const SLOW_DOWN = "You're sending messages very quickly, please wait a moment. Your message is back in the box to send again.";
+  const FRESH_START = '/session_start'; // the payload of the "start a fresh conversation" button
 
   let config = null; // {server_url, phone, privacy_url}
   // Shown above the chat: the assistant is no place for health or financial details.
@@ -74,12 +79,30 @@
     return { role: 'ai', html: `<div class="ac-text ac-unreachable" role="alert">${escapeHtml(text)}</div>` };
   }
 
+  function slowDown() {
+    return { role: 'ai', html: `<div class="ac-text ac-slow-down" role="status">${escapeHtml(SLOW_DOWN)}</div>` };
+  }
+
+  /** A visitor's message as deep-chat shows it: text, escaped like the bot's (deep-chat would render markdown). */
+  function userBubble(text) {
+    return `<div class="ac-user-text">${escapeHtml(text)}</div>`;
+  }
+
+  /** The visitor's bubble just added, shown as text: deep-chat renders it as markdown (links, images).
+   * Replaced in place, before the browser paints it (deep-chat's updateMessage drops a last message). */
+  function showAsText(text) {
+    const bubbles = chat.shadowRoot ? chat.shadowRoot.querySelectorAll('.message-bubble.user-message') : [];
+    const bubble = bubbles[bubbles.length - 1];
+    if (bubble) bubble.innerHTML = userBubble(text);
+  }
+
   function webhookUrl() {
     const server = (ui.host.dataset.serverUrl || config.server_url).replace(/\/+$/, '');
     return `${server}/webhooks/rest/webhook`;
   }
 
-  /** Send one message to Rasa; the replies as deep-chat messages (the unreachable notice on failure). */
+  /** Send one message to Rasa; the replies as deep-chat messages (the unreachable notice on
+   * failure), or null when the server refused it as one too many (429): nothing was processed. */
   async function ask(message) {
     try {
       const response = await fetch(webhookUrl(), {
@@ -88,6 +111,7 @@
         body: JSON.stringify({ sender: state.sender, message, metadata: { page_url: window.location.href } }),
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
+      if (response.status === 429) return null;
       if (!response.ok) return [unreachable()];
       const replies = await response.json();
       return (Array.isArray(replies) ? replies : []).map(renderReply).filter(Boolean);
@@ -106,19 +130,38 @@
   // deep-chat calls this for every message the visitor sends (typed or a suggestion button).
   async function handler(body, signals) {
     const text = (body && body.messages && body.messages[0] && body.messages[0].text) || '';
-    const message = pending && pending.title === text ? pending.payload : text;
+    const clicked = pending && pending.title === text ? pending : null;
+    const message = clicked ? clicked.payload : text;
     pending = null;
     setTyping(true);
-    const replies = await ask(message);
+    let replies = await ask(message);
+    // A fresh session answers nothing by itself: greet the visitor in it.
+    if (message === FRESH_START && replies && !replies.length) replies = await ask('/greet');
     setTyping(false);
+    if (replies === null) {
+      await signals.onResponse([slowDown()]);
+      restoreInput(text, clicked);
+      return;
+    }
     await signals.onResponse(replies);
+  }
+
+  /** Put a refused message back into the box (a clicked button keeps sending its payload). */
+  function restoreInput(text, clicked) {
+    const box = chat.shadowRoot && chat.shadowRoot.querySelector('#text-input');
+    if (!box) return;
+    pending = clicked;
+    box.textContent = text;
+    box.classList.remove('text-input-placeholder');
+    box.dispatchEvent(new Event('input', { bubbles: true }));
+    chat.focusInput();
   }
 
   async function greet() {
     setTyping(true);
     const replies = await ask('/greet');
     setTyping(false);
-    replies.forEach((reply) => chat.addMessage(reply));
+    (replies || [slowDown()]).forEach((reply) => chat.addMessage(reply));
   }
 
   const CHAT_STYLE = `
@@ -130,6 +173,8 @@
     .ac-suggestion:focus-visible, #text-input:focus-visible, .input-button:focus-visible {
       outline: 3px solid #f2a900; outline-offset: 2px; }
     .ac-unreachable { color: #8a1c1c; font-weight: 600; }
+    .ac-slow-down { color: #5a4300; }
+    .ac-user-text { white-space: pre-wrap; }
   `;
 
   async function createChat() {
@@ -163,7 +208,12 @@
     };
     chat.onMessage = ({ message, isHistory }) => {
       if (isHistory || !(message.text || message.html)) return;
-      state.messages.push({ role: message.role, ...(message.html ? { html: message.html } : { text: message.text }) });
+      if (message.role === 'user' && message.text) {
+        showAsText(message.text);
+        state.messages.push({ role: 'user', html: userBubble(message.text) }); // shown so after a reload too
+      } else {
+        state.messages.push({ role: message.role, ...(message.html ? { html: message.html } : { text: message.text }) });
+      }
       saveState();
     };
     ui.body.appendChild(chat);
