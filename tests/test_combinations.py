@@ -25,7 +25,7 @@ from actions.knowledge.model import Campus, Program
 from actions.knowledge.offerings import Option
 from actions.language import KnowledgeMatcher
 from actions.question_actions import ANSWER_ACTIONS
-from tests.conftest import DOMAIN, MEASUREMENTS, Turn, edit_yaml, tracker
+from tests.conftest import DOMAIN, MEASUREMENTS, Turn, edit_yaml, run_action, tracker
 from tests.replies import Replies
 from tests.test_knowledge_edits import NEW_PROGRAM
 
@@ -192,3 +192,31 @@ def test_places_the_college_lacks_get_the_campus_list_never_a_yes(knowledge, kb,
             for text in NEAR_ME:
                 turn = ask(base, matcher, text.format(program=program.name), intent)
                 assert turn.texts == [replies.text("reply_campus_near_me", campuses=campuses), where]
+
+
+def test_the_two_wrong_answers_of_issue_11_are_now_a_no_with_the_real_options(kb, replies):
+    health_it, billing, chattanooga = (
+        kb.program("healthcare_it"),
+        kb.program("medical_billing_coding"),
+        kb.campus("chattanooga"),
+    )
+    assert health_it and billing and chattanooga
+    on_campus = run_action("campus", "Can Health IT be studied on campus in Chattanooga?", "ask_campus")
+    assert on_campus.texts == [
+        replies.text(
+            "reply_offering_no",
+            program_name=health_it.name,
+            asked=f"{kb.mode_label('on_campus')} at {chattanooga.label}",
+            others=phrasing.where(kb, health_it),
+        )
+    ]
+    hybrid = run_action("delivery", "Is there a hybrid option for medical coding?", "ask_delivery")
+    assert hybrid.texts == [
+        replies.text(
+            "reply_offering_no",
+            program_name=billing.name,
+            asked=kb.mode_label("hybrid"),
+            others=phrasing.where(kb, billing),
+        )
+    ]
+    assert on_campus.text.startswith("No,") and hybrid.text.startswith("No,")
