@@ -220,3 +220,39 @@ def test_the_two_wrong_answers_of_issue_11_are_now_a_no_with_the_real_options(kb
         )
     ]
     assert on_campus.text.startswith("No,") and hybrid.text.startswith("No,")
+
+
+def test_a_combination_classified_as_another_question_is_still_answered_from_the_knowledge_base(kb, replies):
+    """The NLU sometimes calls these general or unknown-topic questions; the answer is the same query."""
+    billing, wilmington = kb.program("medical_billing_coding"), kb.campus("wilmington")
+    assert billing and wilmington
+    florida = run_action("program_info", "do you offer medical coding in Florida?", "ask_program_info")
+    campuses = phrasing.campus_labels(kb)
+    where = replies.text("reply_where_offered", program_name=billing.name, where=phrasing.where(kb, billing))
+    assert florida.texts == [replies.text("reply_campus_unknown", place="Florida", campuses=campuses), where]
+
+    entities = [
+        {"entity": "program", "value": "medical billing and coding"},
+        {"entity": "campus", "value": "Wilmington"},
+    ]
+    wilmington_question = Question("", "ask_campus", billing, wilmington, None)
+    there = run_action(
+        "unknown_topic", "do you have medical billing and coding in Wilmington?", "ask_unknown_topic", entities=entities
+    )
+    assert there.texts == [expected(kb, replies, wilmington_question)[1]]
+    tuition = run_action("unknown_topic", "how much is medical coding in Wilmington?", "ask_unknown_topic")
+    topic = kb.unknown_topic("tuition")
+    assert topic  # a topic the article lacks is answered as such, place or not
+    assert tuition.texts[0] == replies.text("reply_unknown_topic", topic=topic.name, phone=kb.admissions.phone)
+
+
+def test_a_place_the_model_also_extracted_is_named_once(kb, replies):
+    turn = run_action(
+        "delivery",
+        "I'm in Dallas, TX. can I do billing and coding hybrid?",
+        "ask_delivery",
+        entities=[{"entity": "campus", "value": "Dallas"}, {"entity": "program", "value": "billing and coding"}],
+    )
+    assert turn.texts[0] == replies.text(
+        "reply_campus_unknown", place="Dallas, TX", campuses=phrasing.campus_labels(kb)
+    )

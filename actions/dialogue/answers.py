@@ -191,6 +191,10 @@ def credential(kb: KnowledgeBase, ctx: Context) -> Answer:
 
 @handles("program_info", per_program=True)
 def program_info(kb: KnowledgeBase, ctx: Context) -> Answer:
+    # "Do you offer <program> in <place>?" is often classified as a general question.
+    found = _combinations(kb, ctx, "campus")
+    if found:
+        return found
     utterances = []
     if len(ctx.programs) > 1:
         utterances.append(
@@ -263,6 +267,9 @@ def contact(kb: KnowledgeBase, ctx: Context) -> Answer:
 @handles("unknown_topic")
 def unknown_topic(kb: KnowledgeBase, ctx: Context) -> Answer:
     phone = kb.admissions.phone
+    found = None if ctx.unknown_topics else _combinations(kb, ctx, "campus")
+    if found:  # no topic the article lacks, but a program x place question: answer that
+        return found
     if ctx.unknown_topics:
         topics = phrasing.join([t.name for t in ctx.unknown_topics])
         return Answer(
