@@ -71,9 +71,9 @@ def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher)
         elif kind == CAMPUS and not places.near_me and not matcher.find(value):
             # (a value the matcher knows, "online" say, was tagged as a place by mistake;
             # "Dallas" is already in "Dallas, TX")
-            place = value.strip().title()
-            if not any(place.lower() in known.lower() for known in unknown_places):
-                unknown_places.append(place)
+            extracted = value.strip().title()
+            if not any(extracted.lower() in known.lower() for known in unknown_places):
+                unknown_places.append(extracted)
 
     remembered = tracker.get_slot(PROGRAM_SLOT)
     return Context(
