@@ -108,9 +108,9 @@ def campus(kb: KnowledgeBase, ctx: Context) -> Answer:
 def _combinations(kb: KnowledgeBase, ctx: Context, topic: str) -> Answer | None:
     """Program x campus x mode questions, answered by a query of the knowledge base.
 
-    None when the message names no campus, no place and one mode or none but "online" (the
-    plain online-or-not reply answers that), or several modes and no campus ("online or in
-    person?" asks which, not whether).
+    None when the message names no campus and no place, and either no mode, only "online"
+    (the online-or-not reply answers that) or several ("online or in person?" asks which,
+    not whether).
     """
     campuses = phrasing.campus_labels(kb)
     places = (
