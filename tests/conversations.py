@@ -16,6 +16,7 @@ from actions.inquiry import fields, options
 from actions.knowledge import KnowledgeBase
 from actions.knowledge.base import ONLINE
 from actions.knowledge.model import Campus, Program
+from actions.knowledge.offerings import Option
 from tests.replies import Replies
 
 # Texts one of which the reply must contain: Rasa sends one variation of a response, at random.
@@ -207,7 +208,15 @@ class Scripts:
         return self.say("reply_where_offered", program_name=program.name, where=phrasing.where(self.kb, program))
 
     def not_at(self, program: Program, campus: Campus) -> Expected:
-        return self.say("reply_campus_lacks_program", program_name=program.name, campus=campus.label)
+        """The no to "can I take <program> in <city>?" (in person there), with every way to take it."""
+        in_person = [mode for mode in self.kb.delivery_modes if mode != ONLINE]
+        assert not any(d.campus == campus.id for d in program.delivery), f"{program.name} is taught in {campus.city}"
+        return self.say(
+            "reply_offering_no",
+            program_name=program.name,
+            asked=phrasing.ways(self.kb, [Option(campus, mode) for mode in in_person]),
+            others=phrasing.where(self.kb, program),
+        )
 
     def difference_intro(self) -> Expected:
         return self.say("reply_difference_intro", relationship=self.kb.relationship.same_or_different)

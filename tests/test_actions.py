@@ -12,6 +12,7 @@ from actions.dialogue import answers, phrasing, suggestions
 from actions.dialogue.answers import HANDLERS, Answer, Utterance
 from actions.dialogue.context import OFFER_SLOT
 from actions.knowledge import load_knowledge
+from actions.knowledge.offerings import Option, options
 from actions.question_actions import _action_for
 from tests.conftest import DOMAIN, ROOT, edit_yaml, run_action
 
@@ -112,9 +113,14 @@ def test_health_it_in_tulsa_is_answered_truthfully(kb, replies):
         "ask_campus",
         entities=[{"entity": "program", "value": "health IT"}, {"entity": "campus", "value": "Tulsa"}],
     )
+    in_person = [mode for mode in kb.delivery_modes if mode != "online"]
     assert turn.texts == [
-        replies.text("reply_campus_lacks_program", program_name=health_it.name, campus=tulsa.label),
-        replies.text("reply_where_offered", program_name=health_it.name, where=phrasing.where(kb, health_it)),
+        replies.text(
+            "reply_offering_no",
+            program_name=health_it.name,
+            asked=phrasing.ways(kb, [Option(tulsa, mode) for mode in in_person]),
+            others=phrasing.where(kb, health_it),
+        )
     ]
 
 
@@ -134,13 +140,15 @@ def test_campus_questions(kb, replies):
         "reply_campus_unknown", place="Atlanta", campuses=phrasing.campus_labels(kb)
     )
     billing, wilmington = kb.program(MBC), kb.campus("wilmington")
-    [offering] = [o for o in kb.offerings(billing) if o.campus == wilmington]
+    every = options(kb, billing)
+    here = [o for o in every if o.campus == wilmington]
+    assert here and all(not o.online for o in here)
     yes = run_action("campus", "can I study MBC in Wilmington", "ask_campus")
     assert yes.text == replies.text(
-        "reply_campus_has_program",
+        "reply_offering_yes_also",
         program_name=billing.name,
-        campus=wilmington.label,
-        modes=phrasing.modes(kb, offering),
+        matches=phrasing.ways(kb, here),
+        others=phrasing.ways(kb, [o for o in every if o not in here]),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.language import CAMPUS, PROGRAM, UNKNOWN_TOPIC, KnowledgeMatcher
+from actions.language import CAMPUS, MODE, PROGRAM, UNKNOWN_TOPIC, KnowledgeMatcher
 
 MBC, HIT = "medical_billing_coding", "healthcare_it"
 
@@ -101,3 +101,41 @@ def test_a_value_with_another_first_letter_is_not_taken_for_a_name(matcher):
     """Typos rarely hit the first letter; "Shattanooga" is not a campus we know of."""
     assert matcher.resolve(CAMPUS, "chatanoga") == "chattanooga"
     assert matcher.resolve(CAMPUS, "Shattanooga") is None
+
+
+@pytest.mark.parametrize(
+    "text, modes",
+    [
+        ("can I study it on campus in Chattanooga?", ["on_campus"]),
+        ("is it taught in-person", ["on_campus"]),
+        ("is there a blended option", ["hybrid"]),
+        ("can I do it remotely", ["online"]),
+        ("distance learning?", ["online"]),
+        ("do you have onlne courses", ["online"]),
+        ("hybrid or on campus?", ["hybrid", "on_campus"]),
+        ("is there a campus in Tulsa", []),
+    ],
+)
+def test_delivery_modes_as_visitors_name_them(matcher, text, modes):
+    assert _found(matcher, text, MODE) == modes
+
+
+@pytest.mark.parametrize(
+    "text, places, near_me",
+    [
+        ("is there a campus in Florida?", [("Florida", "FL")], False),
+        ("do you have one in TX", [("Texas", "TX")], False),
+        ("I live in Dallas, TX", [("Dallas, TX", None)], False),
+        ("anything near Memphis or around atlanta?", [("Memphis", None), ("Atlanta", None)], False),
+        ("I'm from mobile alabama", [("Mobile, AL", None)], False),
+        ("is the program mobile friendly", [], False),  # a city name without "in", "near", "from"...
+        ("OK, is there a campus near me?", [], True),  # "OK" is not Oklahoma, "me" not Maine
+        ("which one is close to me", [], True),
+        ("can I study in person", [], False),
+        ("is there a campus in Georgia or Chattanooga, TN?", [], False),  # campus aliases and labels win
+    ],
+)
+def test_places_that_are_not_campuses(matcher, text, places, near_me):
+    found = matcher.read(text).places
+    assert [(p.name, p.state) for p in found.named] == places
+    assert found.near_me is near_me

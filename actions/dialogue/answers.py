@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from actions.dialogue import phrasing
 from actions.dialogue.context import Context
-from actions.knowledge import KnowledgeBase
+from actions.knowledge import KnowledgeBase, offerings
+from actions.knowledge.base import ONLINE
 from actions.knowledge.model import Program
 
 Value = str | int
@@ -72,16 +73,18 @@ def duration(kb: KnowledgeBase, ctx: Context) -> Answer:
 
 @handles("delivery", per_program=True)
 def delivery(kb: KnowledgeBase, ctx: Context) -> Answer:
-    def describe(program: Program) -> list[Utterance]:
-        online = kb.online_campus(program)
-        values: dict[str, Value] = {"program_name": program.name, "in_person": phrasing.in_person(kb, program)}
-        if online and program.delivery:
-            return [Utterance("reply_delivery_online", {**values, "online_campus": online.label})]
-        if online:
-            return [Utterance("reply_delivery_online_only", {**values, "online_campus": online.label})]
-        return [Utterance("reply_delivery_in_person_only", values)]
+    return _combinations(kb, ctx, "delivery") or _per_program("delivery", ctx, lambda p: [_online(kb, p)])
 
-    return _per_program("delivery", ctx, describe)
+
+def _online(kb: KnowledgeBase, program: Program) -> Utterance:
+    """'Is it online?' (or no mode at all): online or not first, then the in-person options."""
+    online = kb.online_campus(program)
+    values: dict[str, Value] = {"program_name": program.name, "in_person": phrasing.in_person(kb, program)}
+    if online and program.delivery:
+        return Utterance("reply_delivery_online", {**values, "online_campus": online.label})
+    if online:
+        return Utterance("reply_delivery_online_only", {**values, "online_campus": online.label})
+    return Utterance("reply_delivery_in_person_only", values)
 
 
 def _where(kb: KnowledgeBase, program: Program) -> Utterance:
@@ -90,38 +93,61 @@ def _where(kb: KnowledgeBase, program: Program) -> Utterance:
 
 @handles("campus", per_program=True)
 def campus(kb: KnowledgeBase, ctx: Context) -> Answer:
-    utterances: list[Utterance] = [
-        Utterance("reply_campus_unknown", {"place": place, "campuses": phrasing.campus_labels(kb)})
-        for place in ctx.unknown_places
-    ]
-    if ctx.campuses and ctx.mentioned_programs:
-        # "Can I take <program> in <city>?": yes or no for each pair, then where it is offered.
-        for program in ctx.mentioned_programs:
-            for place in ctx.campuses:
-                here = [o for o in kb.offerings_at(place) if o.program.id == program.id]
-                if here:
-                    modes = phrasing.join([kb.mode_label(m) for o in here for m in o.modes], "or")
-                    utterances.append(
-                        Utterance(
-                            "reply_campus_has_program",
-                            {"program_name": program.name, "campus": place.label, "modes": modes},
-                        )
-                    )
-                else:
-                    utterances.append(
-                        Utterance("reply_campus_lacks_program", {"program_name": program.name, "campus": place.label})
-                    )
-                    utterances.append(_where(kb, program))
-        return Answer("campus", utterances, ctx.mentioned_programs)
-    if ctx.campuses:
-        for place in ctx.campuses:
-            offers = phrasing.offers_at(kb, kb.offerings_at(place))
-            utterances.append(Utterance("reply_campus_offers", {"campus": place.label, "offers": offers}))
-        return Answer("campus", utterances, None)
-    if not ctx.unknown_places and len(ctx.programs) > 1:
+    found = _combinations(kb, ctx, "campus")
+    if found:
+        return found
+    if ctx.modes == (ONLINE,):
+        return _per_program("campus", ctx, lambda p: [_online(kb, p)])
+    utterances: list[Utterance] = []
+    if len(ctx.programs) > 1:
         utterances.append(Utterance("reply_campus_list", {"campuses": phrasing.campus_labels(kb)}))
     utterances.extend(_where(kb, program) for program in ctx.programs)
     return Answer("campus", utterances, ctx.programs)
+
+
+def _combinations(kb: KnowledgeBase, ctx: Context, topic: str) -> Answer | None:
+    """Program x campus x mode questions, answered by a query of the knowledge base.
+
+    None when the message names no campus and no place, and either no mode, only "online"
+    (the online-or-not reply answers that) or several ("online or in person?" asks which,
+    not whether).
+    """
+    campuses = phrasing.campus_labels(kb)
+    places = (
+        [Utterance("reply_campus_unknown", {"place": phrasing.join(ctx.unknown_places, "or"), "campuses": campuses})]
+        if ctx.unknown_places
+        else []
+    )
+    if ctx.near_me:
+        places.append(Utterance("reply_campus_near_me", {"campuses": campuses}))
+    asks_mode = len(ctx.modes) == 1 and ctx.modes != (ONLINE,)
+    if not (ctx.campuses or places or asks_mode):
+        return None
+    if ctx.campuses and not ctx.mentioned_programs and not ctx.modes:
+        # "What is offered in Tulsa?": the campus's programs, not a verdict on each.
+        offers = [
+            Utterance("reply_campus_offers", {"campus": c.label, "offers": phrasing.offers_at(kb, kb.offerings_at(c))})
+            for c in ctx.campuses
+        ]
+        return Answer(topic, places + offers, None)
+    if ctx.campuses or not places:
+        verdicts = [_verdict(kb, offerings.ask(kb, p, ctx.campuses, ctx.modes)) for p in ctx.programs]
+        return Answer(topic, places + verdicts, ctx.programs)
+    # Only places the college lacks (or "near me"): the campuses, and where each program is; never a yes.
+    return Answer(topic, places + [_where(kb, p) for p in ctx.programs], ctx.programs)
+
+
+def _verdict(kb: KnowledgeBase, verdict: offerings.Verdict) -> Utterance:
+    """Yes or no first, then the program's other options (all of them, after a no)."""
+    name = verdict.program.name
+    others = phrasing.ways(kb, verdict.others)
+    if verdict.yes:
+        matches = phrasing.ways(kb, verdict.matches)
+        if others:
+            return Utterance("reply_offering_yes_also", {"program_name": name, "matches": matches, "others": others})
+        return Utterance("reply_offering_yes", {"program_name": name, "matches": matches})
+    asked = phrasing.ways(kb, verdict.asked) if verdict.asked else phrasing.mode_labels(kb, verdict.asked_modes)
+    return Utterance("reply_offering_no", {"program_name": name, "asked": asked, "others": others})
 
 
 @handles("curriculum", per_program=True)
@@ -165,6 +191,10 @@ def credential(kb: KnowledgeBase, ctx: Context) -> Answer:
 
 @handles("program_info", per_program=True)
 def program_info(kb: KnowledgeBase, ctx: Context) -> Answer:
+    # "Do you offer <program> in <place>?" is often classified as a general question.
+    found = _combinations(kb, ctx, "campus")
+    if found:
+        return found
     utterances = []
     if len(ctx.programs) > 1:
         utterances.append(
@@ -237,6 +267,9 @@ def contact(kb: KnowledgeBase, ctx: Context) -> Answer:
 @handles("unknown_topic")
 def unknown_topic(kb: KnowledgeBase, ctx: Context) -> Answer:
     phone = kb.admissions.phone
+    found = None if ctx.unknown_topics else _combinations(kb, ctx, "campus")
+    if found:  # no topic the article lacks, but a program x place question: answer that
+        return found
     if ctx.unknown_topics:
         topics = phrasing.join([t.name for t in ctx.unknown_topics])
         return Answer(

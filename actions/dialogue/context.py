@@ -10,7 +10,8 @@ from rasa_sdk import Tracker
 
 from actions.knowledge import KnowledgeBase
 from actions.knowledge.model import Campus, Program, Term, UnknownTopic
-from actions.language import CAMPUS, PROGRAM, TERM, UNKNOWN_TOPIC, KnowledgeMatcher
+from actions.language import CAMPUS, MODE, PROGRAM, TERM, UNKNOWN_TOPIC, KnowledgeMatcher
+from actions.language.places import Places
 
 PROGRAM_SLOT = "program"
 TOPIC_SLOT = "last_topic"
@@ -28,6 +29,10 @@ class Context:
     terms: tuple[Term, ...]
     unknown_topics: tuple[UnknownTopic, ...]
     previous_topic: str | None
+    # Delivery modes named (ids of the knowledge base's delivery_modes), in the visitor's order.
+    modes: tuple[str, ...] = ()
+    # "Is there a campus near me?": a place only the visitor knows.
+    near_me: bool = False
 
     @property
     def programs(self) -> tuple[Program, ...]:
@@ -42,11 +47,19 @@ class Context:
 def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher) -> Context:
     message: dict[str, Any] = tracker.latest_message or {}
     text = message.get("text") or ""
-    mentions = matcher.find(text) if not text.startswith("/") else []
+    reading = matcher.read(text) if not text.startswith("/") else None
+    mentions = reading.mentions if reading else []
+    places = reading.places if reading else Places((), False)
     found: dict[str, list[str]] = {
-        kind: [m.id for m in mentions if m.kind == kind] for kind in (PROGRAM, CAMPUS, TERM, UNKNOWN_TOPIC)
+        kind: [m.id for m in mentions if m.kind == kind] for kind in (PROGRAM, CAMPUS, TERM, UNKNOWN_TOPIC, MODE)
     }
     unknown_places: list[str] = []
+    for place in places.named:
+        # A state the college has campuses in ("in TN") names those campuses.
+        in_state = [c.id for c in kb.campuses if place.state and c.state.upper() == place.state]
+        found[CAMPUS].extend(in_state)
+        if not in_state:
+            unknown_places.append(place.name)
     # Rasa's entities catch what the matcher cannot know: payload ids and unknown places.
     for entity in message.get("entities") or []:
         kind, value = entity.get("entity"), str(entity.get("value") or "")
@@ -55,8 +68,12 @@ def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher)
         resolved = matcher.resolve(kind, value)
         if resolved:
             found[kind].append(resolved)
-        elif kind == CAMPUS:
-            unknown_places.append(value.strip().title())
+        elif kind == CAMPUS and not places.near_me and not matcher.find(value):
+            # (a value the matcher knows, "online" say, was tagged as a place by mistake;
+            # "Dallas" is already in "Dallas, TX")
+            extracted = value.strip().title()
+            if not any(extracted.lower() in known.lower() for known in unknown_places):
+                unknown_places.append(extracted)
 
     remembered = tracker.get_slot(PROGRAM_SLOT)
     return Context(
@@ -66,6 +83,8 @@ def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher)
         asks_about_all=matcher.asks_about_all(text),
         campuses=_unique(kb.campus(i) for i in found[CAMPUS]),
         unknown_places=tuple(dict.fromkeys(unknown_places)),
+        modes=tuple(dict.fromkeys(found[MODE])),
+        near_me=places.near_me,
         terms=_unique(kb.term(i) for i in found[TERM]),
         unknown_topics=_unique(kb.unknown_topic(i) for i in found[UNKNOWN_TOPIC]),
         previous_topic=tracker.get_slot(TOPIC_SLOT),

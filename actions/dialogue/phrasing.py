@@ -11,6 +11,7 @@ from itertools import groupby
 
 from actions.knowledge import KnowledgeBase, Offering
 from actions.knowledge.model import Program
+from actions.knowledge.offerings import Option, options
 
 
 def join(items: Sequence[str], conjunction: str = "and") -> str:
@@ -33,21 +34,35 @@ def modes(kb: KnowledgeBase, offering: Offering) -> str:
 
 def in_person(kb: KnowledgeBase, program: Program) -> str:
     """'hybrid or on campus at City, ST' (campuses with the same modes grouped)."""
-    offerings = [o for o in kb.offerings(program) if not o.online]
-    groups: list[str] = []
-    for _, grouped in groupby(offerings, key=lambda o: o.modes):
-        group = list(grouped)
-        groups.append(f"{modes(kb, group[0])} at {join([o.campus.label for o in group], 'or')}")
-    return join(groups, "or")
+    return ways(kb, [o for o in options(kb, program) if not o.online])
 
 
 def where(kb: KnowledgeBase, program: Program) -> str:
     """Every way to take the program, in person first, online last."""
-    online = kb.online_campus(program)
-    parts = [in_person(kb, program)] if program.delivery else []
-    if online:
-        parts.append(f"{kb.mode_label('online')} through our {online.label} campus")
-    return join(parts, "or")
+    return ways(kb, options(kb, program))
+
+
+def ways(kb: KnowledgeBase, chosen: Sequence[Option]) -> str:
+    """'hybrid or on campus at Augusta, GA, or online through our Chattanooga, TN campus'.
+
+    In-person options are grouped by campus, neighbouring campuses with the same modes
+    share one phrase; online options come last.
+    """
+    by_campus: dict[str, list[Option]] = {}
+    for option in chosen:
+        if not option.online:
+            by_campus.setdefault(option.campus.id, []).append(option)
+    groups: list[str] = []
+    for mode_ids, grouped in groupby(by_campus.values(), key=lambda found: tuple(o.mode for o in found)):
+        labels = [found[0].campus.label for found in grouped]
+        groups.append(f"{join([kb.mode_label(m) for m in mode_ids], 'or')} at {join(labels, 'or')}")
+    in_person = [join(groups, "or")] if groups else []
+    online = [f"{kb.mode_label(o.mode)} through our {o.campus.label} campus" for o in chosen if o.online]
+    return join(in_person + online, "or")
+
+
+def mode_labels(kb: KnowledgeBase, mode_ids: Sequence[str]) -> str:
+    return join([kb.mode_label(m) for m in mode_ids], "or")
 
 
 def offers_at(kb: KnowledgeBase, offerings: Sequence[Offering]) -> str:

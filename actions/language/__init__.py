@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from actions import knowledge
-from actions.language.matcher import CAMPUS, PROGRAM, TERM, UNKNOWN_TOPIC, KnowledgeMatcher, Mention
+from actions.language.matcher import CAMPUS, MODE, PROGRAM, TERM, UNKNOWN_TOPIC, KnowledgeMatcher, Mention
 
 
 @lru_cache(maxsize=1)
@@ -14,4 +14,4 @@ def current() -> KnowledgeMatcher:
     return KnowledgeMatcher(knowledge.current())
 
 
-__all__ = ["CAMPUS", "PROGRAM", "TERM", "UNKNOWN_TOPIC", "KnowledgeMatcher", "Mention", "current"]
+__all__ = ["CAMPUS", "MODE", "PROGRAM", "TERM", "UNKNOWN_TOPIC", "KnowledgeMatcher", "Mention", "current"]

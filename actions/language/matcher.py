@@ -19,12 +19,14 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from actions.knowledge import KnowledgeBase
+from actions.language.places import PlaceFinder, Places
 
 PROGRAM = "program"
 CAMPUS = "campus"
 TERM = "term"
 UNKNOWN_TOPIC = "unknown_topic"
-KINDS = (PROGRAM, CAMPUS, TERM, UNKNOWN_TOPIC)
+MODE = "mode"
+KINDS = (PROGRAM, CAMPUS, TERM, UNKNOWN_TOPIC, MODE)
 
 # Long messages are legal input but nobody names a program after the first few sentences;
 # bounding the text keeps matching cost flat whatever a visitor pastes.
@@ -33,6 +35,13 @@ FUZZY_MIN_LENGTH = 5
 FUZZY_THRESHOLD = 0.84
 # Words that ask about every program at once ("how long are the programs?").
 ALL_PROGRAMS_CUES = frozenset({"programs", "both", "each", "courses", "them", "they", "either", "two"})
+# How visitors name the delivery modes, besides the knowledge base's own labels (the
+# delivery_modes of programs.yml). Keys are mode ids; a mode the knowledge base lacks is skipped.
+MODE_WORDS = {
+    "on_campus": ["on campus", "on-campus", "in person", "in-person", "at the campus", "face to face", "on site"],
+    "hybrid": ["hybrid", "blended", "part online"],
+    "online": ["online", "on line", "remote", "remotely", "distance", "distance learning", "virtually", "from home"],
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,14 @@ class Mention:
     id: str
     text: str
     start: int  # token index, to keep mentions in the order the visitor wrote them
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a message names: the knowledge base's entries, and places that are not campuses."""
+
+    mentions: list[Mention]
+    places: Places
 
 
 class KnowledgeMatcher:
@@ -52,19 +69,31 @@ class KnowledgeMatcher:
             patterns = [self._nlp.make_doc(name) for name in names]
             self._exact.add(f"{kind}:{identifier}", patterns)
             self._aliases[kind].extend((name.lower(), identifier) for name in names)
+        self._places = PlaceFinder(self._nlp)
 
     def find(self, text: str) -> list[Mention]:
         """All mentions in `text`, longest match first where two overlap, in text order."""
+        return [m for m, _ in self._spans(self._nlp.make_doc(text[:MAX_CHARS]))]
+
+    def read(self, text: str) -> Reading:
+        """Mentions, and places the knowledge base does not name (a campus alias wins)."""
         doc = self._nlp.make_doc(text[:MAX_CHARS])
+        spans = self._spans(doc)
+        taken = {i for _, span in spans for i in range(span.start, span.end)}
+        places = self._places.find(doc)
+        free = tuple(p for p in places.named if not taken.intersection(range(p.start, p.end)))
+        return Reading([m for m, _ in spans], Places(free, places.near_me))
+
+    def _spans(self, doc: Doc) -> list[tuple[Mention, Span]]:
         by_kind: dict[str, list[Span]] = {kind: [] for kind in KINDS}
         for match_id, start, end in self._exact(doc):
             kind, identifier = self._nlp.vocab.strings[match_id].split(":", 1)
             by_kind[kind].append(Span(doc, start, end, label=identifier))
-        mentions: list[Mention] = []
+        mentions: list[tuple[Mention, Span]] = []
         for kind, spans in by_kind.items():
             spans = filter_spans(spans + self._fuzzy(doc, kind, spans))
-            mentions.extend(Mention(kind, s.label_, s.text, s.start) for s in spans)
-        return sorted(mentions, key=lambda m: m.start)
+            mentions.extend((Mention(kind, s.label_, s.text, s.start), s) for s in spans)
+        return sorted(mentions, key=lambda pair: pair[0].start)
 
     def resolve(self, kind: str, value: str) -> str | None:
         """Map a value Rasa extracted (or a payload id) to a knowledge-base id."""
@@ -119,3 +148,5 @@ def _names(kb: KnowledgeBase) -> Iterable[tuple[str, str, list[str]]]:
         yield TERM, term.id, [term.name, *term.aliases]
     for topic in kb.unknown_topics:
         yield UNKNOWN_TOPIC, topic.id, [topic.name, *topic.aliases]
+    for mode, label in kb.delivery_modes.items():
+        yield MODE, mode, [label, *MODE_WORDS.get(mode, [])]
