@@ -130,7 +130,8 @@ def client_secret(environ: Mapping[str, str]) -> bytes:
 
 
 def page_url(value: Any) -> str | None:
-    """The page a message came from as origin and path (http(s) only), cut to 512 characters."""
+    """The page a message came from as origin and path (http(s) only, valid Unicode text), cut
+    to 512 characters; None when there is no such page (the message is kept without it)."""
     if not isinstance(value, str):
         return None
     reduced = origin_and_path(value)

@@ -44,6 +44,7 @@ from sanic.request import Request
 from sanic_routing import Route
 
 from actions import knowledge
+from actions.inquiry.page_address import is_text
 from channels import door
 from channels.door import DoorSettings
 from channels.turn_cap import visitor_messages_in_session
@@ -61,7 +62,10 @@ SILENT_COMMANDS = {USER_INTENT_RESTART, USER_INTENT_SESSION_START}
 
 
 def problem_with(body: bytes) -> tuple[int, str] | None:
-    """(status, reason) when the webhook body is unusable; None when it is fine."""
+    """(status, reason) when the webhook body is unusable; None when it is fine.
+
+    A sender holding a lone surrogate is not printable, so refused with the other bad senders.
+    """
     try:
         payload: Any = json.loads(body)
     except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError is a ValueError)
@@ -73,6 +77,8 @@ def problem_with(body: bytes) -> tuple[int, str] | None:
         return 400, f"'sender' must be a non-empty string of at most {MAX_SENDER_LENGTH} printable characters"
     if not isinstance(message, str):
         return 400, "'message' must be a string"
+    if not is_text(message):  # JSON's "\\ud800" escape: no store or log file could hold it
+        return 400, "'message' must be valid Unicode text (it holds a lone UTF-16 surrogate)"
     if not message.strip():
         return 400, "'message' is empty"
     if len(message) > MAX_MESSAGE_LENGTH:

@@ -1,5 +1,6 @@
 """The door against abuse (issue 10), on the real Rasa server over loopback: floods get 429
-while other visitors are answered, oversized bodies 413, only allow-listed metadata is stored,
+while other visitors are answered, oversized bodies 413, a message a store cannot hold (a lone
+surrogate) 400, only allow-listed metadata is stored (a page a store cannot hold is dropped),
 the client key replaces a forged one, the turn cap offers a fresh start that works, and a
 client that stalls mid-request is dropped.
 
@@ -141,6 +142,22 @@ def test_only_allow_listed_metadata_is_stored_and_a_forged_client_is_replaced(ra
     stored = json.dumps(events)
     for never in ("TRACK-QUERY", "TRACK-UNKNOWN-KEY", "forged-client-key", "tracking_id", "198.51.100.77"):
         assert never not in stored
+
+
+def test_text_with_a_lone_surrogate_is_refused_or_dropped_and_nothing_unstorable_is_stored(rasa):
+    """JSON's "\\ud800" escape carries a lone surrogate no UTF-8 store can hold: a message with
+    one is refused with 400 and a reason; a page address with one is dropped, the message answered."""
+    webhook, database = rasa
+    refused, kept = f"surrogate-text-{uuid.uuid4()}", f"surrogate-page-{uuid.uuid4()}"
+    response = post(webhook, "198.51.100.81", {"sender": refused, "message": "I'm Ana \ud800"})
+    assert response.status_code == 400
+    assert response.json() == {"error": "'message' must be valid Unicode text (it holds a lone UTF-16 surrogate)"}
+    assert stored_events(database, refused) == []
+    page = {"page_url": "https://www.college.example/programs/\ud800"}
+    response = post(webhook, "198.51.100.82", {"sender": kept, "message": "how long is it?", "metadata": page})
+    assert response.status_code == 200 and texts(response.json())
+    [user] = [event for event in stored_events(database, kept) if event["event"] == "user"]
+    assert user["text"] == "how long is it?" and "page_url" not in user["metadata"]
 
 
 def test_the_turn_cap_offers_a_fresh_start_and_the_fresh_start_works(rasa, replies):

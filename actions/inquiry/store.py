@@ -24,6 +24,7 @@ from alembic.util import CommandError
 from sqlalchemy.exc import IntegrityError
 
 from actions.inquiry import fields, migrate
+from actions.inquiry.page_address import is_text
 
 DATABASE_URL_ENV = "LEADS_DATABASE_URL"
 RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime"
@@ -146,6 +147,7 @@ class LeadStore:
 
     def save(self, lead: Lead) -> bool:
         """Write the lead durably; False when a lead with this id was already saved."""
+        _storable(lead.values())
         row = {**lead.values(), "questions": json.dumps(lead.questions)}
         self.ensure_schema()
         try:
@@ -202,6 +204,7 @@ class LeadStore:
             "last_error": None,
             "next_attempt_at": utc_now(),  # due at once, like a new lead
         }
+        _storable({**values, "questions": lead.questions})
         self.ensure_schema()
         with _reachable(), self._engine.begin() as connection:
             updated = connection.execute(leads.update().where(leads.c.id == lead_id).values(**values)).rowcount
@@ -366,6 +369,19 @@ def _reachable() -> Iterator[None]:
         yield
     except sa.exc.SQLAlchemyError as error:
         raise StoreUnavailable(f"lead store unavailable ({type(error).__name__})") from None
+
+
+def _storable(values: Mapping[str, Any]) -> None:
+    """StoreUnavailable naming the columns (never the values) whose text is not valid Unicode:
+    the driver would fail on it mid-write with an error no caller expects, and a question kept
+    as JSON escapes would fail the export and the CRM later."""
+    broken = sorted(
+        name
+        for name, value in values.items()
+        if any(isinstance(text, str) and not is_text(text) for text in (value if isinstance(value, list) else [value]))
+    )
+    if broken:
+        raise StoreUnavailable(f"lead could not be saved (not valid Unicode text in {', '.join(broken)})")
 
 
 def _zero_freed_space(connection: Any, _record: Any) -> None:
