@@ -216,3 +216,16 @@ def test_deleting_many_conversations_binds_at_most_500_senders_per_statement(con
     assert conversations.delete(senders) == 1001
     assert bound == [500, 500, 1]
     assert conversations.existing(senders) == []
+
+
+def test_a_postgresql_store_is_never_taken_for_a_missing_sqlite_file():
+    """An unreachable PostgreSQL store fails loudly (the sweep logs it, staff see exit 1) rather
+    than look empty; its connections are checked before use (pre-ping), as Rasa's server
+    restarts do not break them. Nothing listens on port 1: refused at once, no server needed."""
+    store = ConversationStore("postgresql://rasa:secret@127.0.0.1:1/rasa")
+    with pytest.raises(sa.exc.OperationalError):  # not a ProgrammingError: no SQLite options given
+        store.idle_since(datetime.fromtimestamp(T0, timezone.utc))
+    with pytest.raises(sa.exc.OperationalError):
+        store.existing(["visitor"])
+    assert store.engine.pool._pre_ping
+    store.dispose()
