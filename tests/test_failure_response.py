@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from rasa_sdk.endpoint import create_app
@@ -27,7 +28,8 @@ APP = Sanic("failure_response_tests")
 
 def request(body: bytes) -> Request:
     """A POST to the action server's webhook with this body, as Sanic hands it to a handler."""
-    made = Request(b"/webhook", Header({"content-type": "application/json"}), "1.1", "POST", None, APP)
+    no_transport: Any = None  # the handlers never write to the connection themselves
+    made = Request(b"/webhook", Header({"content-type": "application/json"}), "1.1", "POST", no_transport, APP)
     made.body = body
     return made
 
@@ -61,7 +63,7 @@ def test_a_failing_action_is_answered_500_with_its_name_only(caplog):
     error = fail_with_the_visitors_email()
     with caplog.at_level(logging.ERROR, logger=failure_response.__name__):
         answer = asyncio.run(failure_response.answer_without_tracker(request(webhook_call("action_x")), error))
-    assert answer.status == 500
+    assert answer.status == 500 and answer.body is not None
     assert json.loads(answer.body) == {"error": failure_response.FAILURE_MESSAGE, "action_name": "action_x"}
     [record] = [r for r in caplog.records if r.name == failure_response.__name__]
     assert record.levelno == logging.ERROR
@@ -73,7 +75,8 @@ def test_a_failing_action_is_answered_500_with_its_name_only(caplog):
 def test_sanics_own_errors_keep_their_status_and_answer(caplog):
     with caplog.at_level(logging.ERROR, logger=failure_response.__name__):
         answer = asyncio.run(failure_response.answer_without_tracker(request(b""), NotFound("Requested URL /x")))
-    assert answer.status == 404 and json.loads(answer.body) == {"error": "Requested URL /x"}
+    assert answer.status == 404 and answer.body is not None
+    assert json.loads(answer.body) == {"error": "Requested URL /x"}
     assert not [r for r in caplog.records if r.name == failure_response.__name__]
 
 
