@@ -46,6 +46,7 @@ def webhook_call(action: object) -> bytes:
         (b'["action_submit_inquiry"]', "unknown"),
         (b"{not json", "unknown"),
     ],
+    ids=["named", "a name that is not a string", "not an object", "not JSON"],
 )
 def test_the_action_is_named_from_the_body_when_it_says_so(body, name):
     assert failure_response.action_name(request(body)) == name
