@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +24,7 @@ from actions import failure_response
 from tests.conversations import DANA
 from tests.form_events import traces
 
-APP = Sanic("failure_response_tests")
+APP = Sanic(f"failure-response-{uuid.uuid4().hex}", configure_logging=False)
 
 
 def request(body: bytes) -> Request:
@@ -94,6 +95,9 @@ def installed() -> Iterator[None]:
 def test_the_handler_is_registered_once_and_replaces_rasa_sdks(installed):
     ours = [p for p in plugin_manager().get_plugins() if isinstance(p, failure_response.FailureResponsePlugin)]
     assert len(ours) == 1
-    app = create_app("actions.question_actions")
-    plugin_manager().hook.attach_sanic_app_extensions(app=app)
-    assert app.error_handler.lookup(ValueError(), None) is failure_response.answer_without_tracker
+    app = create_app("actions.question_actions")  # rasa_sdk's app, named "rasa_sdk"
+    try:
+        plugin_manager().hook.attach_sanic_app_extensions(app=app)
+        assert app.error_handler.lookup(ValueError(), None) is failure_response.answer_without_tracker
+    finally:
+        Sanic._app_registry.pop(app.name, None)  # the name is free again for the next run in this process
