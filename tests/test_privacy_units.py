@@ -14,7 +14,8 @@ import rasa
 
 from actions.inquiry.store import LeadStore, utc_now
 from actions.privacy import erasure
-from actions.privacy.redaction import user_event_needs_masking
+from actions.privacy.personal_slots import PERSONAL_SLOTS
+from actions.privacy.redaction import personal_inputs, redact_events, user_event_needs_masking
 from channels import patching, privacy_patches
 from tests.conversations import DANA
 from tests.test_lead_store import make_lead
@@ -87,3 +88,27 @@ def test_the_privacy_patch_refusal_tells_what_to_do_and_that_there_is_no_switch(
         "there is no switch: these keep contact details out of the logs."
     )
     assert all(patching.is_rasas_own(patch) for patch in privacy_patches.PATCHES)
+
+
+# What counts as typed into the form
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [{"event": "active_loop", "name": None}, {"event": "session_started"}],
+    ids=["form ended", "new session"],
+)
+def test_a_message_after_the_form_or_session_ended_is_not_taken_for_a_form_answer(ending):
+    """Rasa may leave requested_slot set when the form ends: what follows is a question, kept."""
+    events = [
+        {"event": "active_loop", "name": "inquiry_form"},
+        {"event": "slot", "name": "requested_slot", "value": "lead_email"},
+        {"event": "user", "text": DANA.email, "parse_data": {"text": DANA.email}},
+        {"event": "slot", "name": "lead_email", "value": DANA.email},
+        {"event": "slot", "name": "requested_slot", "value": "lead_phone"},
+        ending,
+        {"event": "user", "text": "what programs do you have?", "parse_data": {"text": "what programs do you have?"}},
+    ]
+    assert personal_inputs(events, PERSONAL_SLOTS) == {2: "email"}
+    redacted = redact_events(events, PERSONAL_SLOTS)
+    assert redacted[2]["text"] == "[email]" and redacted[-1] == events[-1]
