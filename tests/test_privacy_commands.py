@@ -133,5 +133,5 @@ def test_a_failing_database_exits_1_naming_the_error_type_only(db, tmp_path, cap
     failing.dispose()
     error = capsys.readouterr().err
     assert (code, printed) == (1, "")
-    assert error.startswith("failed (") and error.endswith("): run the command again\n")
+    assert error == "failed (StoreUnavailable): run the command again\n"
     assert traces(DANA, error) == []
