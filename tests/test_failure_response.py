@@ -101,3 +101,23 @@ def test_the_handler_is_registered_once_and_replaces_rasa_sdks(installed):
         assert app.error_handler.lookup(ValueError(), None) is failure_response.answer_without_tracker
     finally:
         Sanic._app_registry.pop(app.name, None)  # the name is free again for the next run in this process
+
+
+def raised(inner: type[Exception], outer: type[Exception], suppress: bool) -> Exception:
+    """`outer` raised while handling `inner`, with `from None` when suppress."""
+    try:
+        try:
+            raise inner("inner")
+        except inner:
+            if suppress:
+                raise outer("outer") from None
+            raise outer("outer")  # noqa: B904 (the implicit context is the point)
+    except outer as error:
+        return error
+
+
+def test_an_error_raised_while_handling_another_is_described_with_both_unless_suppressed():
+    implicit = failure_response.where_it_failed(raised(KeyError, RuntimeError, suppress=False))
+    assert implicit.count("\nled to:\n") == 1 and implicit.endswith("RuntimeError") and "KeyError" in implicit
+    suppressed = failure_response.where_it_failed(raised(KeyError, RuntimeError, suppress=True))
+    assert "led to" not in suppressed and "KeyError" not in suppressed and suppressed.endswith("RuntimeError")
