@@ -144,6 +144,8 @@ def test_a_form_begun_before_the_record_existed_is_still_saved_at_its_submit_tim
     lead = submitted_lead(leads_db, slots)
     assert before <= lead.answers["consent_at"] <= utc_now() and lead.answers["consent_wording_version"] is None
     assert lead.id in caplog.text and COMPLETE["lead_email"] not in caplog.text
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert [message for message in warned if message.startswith(f"lead {lead.id}: consent given before")]
 
 
 @pytest.mark.parametrize(
