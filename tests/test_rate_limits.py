@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from actions.rate_limits import RateLimit, parse_limit
 
 
 def test_a_limit_allows_up_to_its_count_then_says_how_long_to_wait() -> None:
-    limit = RateLimit("test messages", parse_limit("TEST_LIMIT", "3/minute"), "memory://")
+    # Names of their own: the memory storage lives as long as the process (mutmut runs the suite twice).
+    limit = RateLimit(f"messages {uuid.uuid4()}", parse_limit("TEST_LIMIT", "3/minute"), "memory://")
     assert [limit.hit("visitor-a") for _ in range(3)] == [None, None, None]
     wait = limit.hit("visitor-a")
     assert wait is not None and 1 <= wait <= 60
@@ -16,8 +19,8 @@ def test_a_limit_allows_up_to_its_count_then_says_how_long_to_wait() -> None:
 
 
 def test_limits_with_different_names_count_apart() -> None:
-    first = RateLimit("test first", parse_limit("TEST_LIMIT", "1/hour"), "memory://")
-    second = RateLimit("test second", parse_limit("TEST_LIMIT", "1/hour"), "memory://")
+    first = RateLimit(f"first {uuid.uuid4()}", parse_limit("TEST_LIMIT", "1/hour"), "memory://")
+    second = RateLimit(f"second {uuid.uuid4()}", parse_limit("TEST_LIMIT", "1/hour"), "memory://")
     assert first.hit("same-key") is None
     assert second.hit("same-key") is None
     assert first.hit("same-key") is not None
