@@ -57,6 +57,22 @@ def answer(topic: str, kb: KnowledgeBase, ctx: Context) -> Answer:
     return HANDLERS[topic](kb, ctx)
 
 
+# Intents answered by a handler of another name; the rest are answered by the handler they name
+# (`ask_duration` by "duration"), as data/rules.yml has it.
+_TOPIC_OF_INTENT = {"inform": "followup", "nlu_fallback": "fallback"}
+# Replies for when nothing is pending, not answers to a question.
+_NOT_QUESTIONS = frozenset({"anything_else"})
+
+
+def topic_of(intent: str) -> str | None:
+    """The handler that answers a question of this intent; None for intents that ask nothing (affirm, stop...).
+
+    The inquiry form answers questions asked inside it with this, as the rules do outside it.
+    """
+    topic = _TOPIC_OF_INTENT.get(intent, intent.removeprefix("ask_"))
+    return topic if topic in HANDLERS and topic not in _NOT_QUESTIONS else None
+
+
 def _per_program(topic: str, ctx: Context, make: Callable[[Program], list[Utterance]]) -> Answer:
     utterances = [u for program in ctx.programs for u in make(program)]
     return Answer(topic, utterances, ctx.programs)
