@@ -9,17 +9,21 @@ runs the form; answers are compared with the answer action's own, run on the sam
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.dialogue import answers
 from actions.inquiry import fields
-from actions.inquiry.form_actions import MAX_FAILURES
+from actions.inquiry.form_actions import MAX_FAILURES, ValidateInquiryForm
 from actions.knowledge.model import Program
 from actions.language.question_shape import looks_like_question
-from tests.conftest import PHONE, ROOT, run_action
+from actions.question_actions import ANSWER_ACTIONS
+from tests.conftest import DOMAIN, PHONE, ROOT, render, run_action
 from tests.conversations import Scripts
 from tests.replies import load_replies
 from tests.test_inquiry_form import BILLING, COMPLETE, HIT, KB, SLOTS, Result, answer, say
@@ -215,3 +219,46 @@ def test_the_form_answers_each_intent_with_the_topic_the_rules_give_it():
         expected = None if topic == "anything_else" else topic  # "yes" with nothing pending asks nothing
         assert answers.topic_of(intent) == expected, intent
     assert answers.topic_of("affirm") is None and answers.topic_of("request_inquiry") is None
+
+
+# How the trained model ranks "and how long?": a follow-up first, a duration question close behind.
+AND_HOW_LONG = [("inform", 0.46), ("ask_duration", 0.43), ("greet", 0.03)]
+
+
+def ranked(text: str, ranking: list[tuple[str, float]], slots: dict[str, Any], form: bool) -> Tracker:
+    """The tracker of a message as the Rasa server sends it: with the NLU's whole ranking."""
+    intents = [{"name": name, "confidence": confidence} for name, confidence in ranking]
+    message = {"text": text, "intent": intents[0], "intent_ranking": intents, "entities": []}
+    loop = {"name": "inquiry_form"} if form else {}
+    return Tracker("visitor-1", dict(slots), message, [], False, None, loop, "action_listen")
+
+
+def texts_of(action: Any, tracker: Tracker) -> list[str]:
+    dispatcher = CollectingDispatcher()
+    asyncio.run(action.run(dispatcher, tracker, DOMAIN))
+    return [render(message) for message in dispatcher.messages]
+
+
+@pytest.mark.parametrize("last_topic", ["delivery", "campus", "careers", None])
+def test_and_how_long_after_another_question_is_a_duration_question_inside_the_form_and_out(last_topic):
+    """Repeating the last answer would not answer it: the NLU's next guess, a duration question, does."""
+    context = {"program": HIT.id, "last_topic": last_topic}
+    form = {**{f: COMPLETE[f] for f in SLOTS[: SLOTS.index("lead_email")]}, "requested_slot": "lead_email"}
+    inside = texts_of(ValidateInquiryForm(), ranked("and how long?", AND_HOW_LONG, {**context, **form}, form=True))
+    assert inside == [duration(HIT)]
+    assert texts_of(ANSWER_ACTIONS["followup"](), ranked("and how long?", AND_HOW_LONG, context, form=False)) == inside
+
+
+def test_a_follow_up_naming_a_program_still_repeats_the_last_question_for_it():
+    """ "And billing and coding?" after a delivery question: delivery, whatever the NLU ranked next."""
+    ranking = [("inform", 0.94), ("ask_duration", 0.3)]
+    slots = {"program": HIT.id, "last_topic": "delivery"}
+    reply = texts_of(ANSWER_ACTIONS["followup"](), ranked("and billing and coding?", ranking, slots, form=False))
+    assert reply[0] in SCRIPTS.delivery(BILLING)
+
+
+def test_an_unlikely_next_guess_is_not_taken():
+    ranking = [("inform", 0.9), ("ask_duration", 0.05)]
+    slots = {"program": HIT.id, "last_topic": "delivery"}
+    reply = texts_of(ANSWER_ACTIONS["followup"](), ranked("and then?", ranking, slots, form=False))
+    assert reply[0] in SCRIPTS.delivery(HIT)

@@ -296,7 +296,13 @@ def unknown_topic(kb: KnowledgeBase, ctx: Context) -> Answer:
 
 @handles("followup")
 def followup(kb: KnowledgeBase, ctx: Context) -> Answer:
-    """'And billing and coding?': the last program question again, for the program named."""
+    """'And billing and coding?': the last program question again, for the program named.
+
+    'And how long?' names no program: it is the question the NLU ranked next, about the same
+    one (repeating the last answer would not answer it).
+    """
+    if not ctx.mentioned_programs and not ctx.asks_about_all and ctx.also_asks in PROGRAM_TOPICS:
+        return answer(str(ctx.also_asks), kb, ctx)
     topic = ctx.previous_topic if ctx.previous_topic in PROGRAM_TOPICS else "program_info"
     return answer(topic, kb, ctx)
 
