@@ -108,7 +108,9 @@ class ValidateInquiryForm(FormValidationAction):
         if tracker.get_slot("confirming_stop"):
             return self._after_stop_question(dispatcher, tracker, reply)
         if field.questions_first and looks_like_question(reply.text):  # "and how long?" is never a name
-            return self._aside(dispatcher, reply, field, shaped=True) or self._answer(dispatcher, reply, field)
+            if reply.asks_to_stop():  # "can I stop?"
+                return self._ask_to_stop(dispatcher, field.slot)
+            return self._answer(dispatcher, reply, field)
         if field.open_ended:  # "never mind" would pass as a name: hear a stop or a question first
             aside = self._aside(dispatcher, reply, field, OPEN_ENDED_QUESTION_CONFIDENCE)
             if aside is not None:
@@ -123,19 +125,12 @@ class ValidateInquiryForm(FormValidationAction):
         return self._accept(tracker, domain, field, value)
 
     def _aside(
-        self,
-        dispatcher: CollectingDispatcher,
-        reply: Reply,
-        field: FormField,
-        min_confidence: float = MIN_CONFIDENCE,
-        *,
-        shaped: bool = False,
+        self, dispatcher: CollectingDispatcher, reply: Reply, field: FormField, min_confidence: float = MIN_CONFIDENCE
     ) -> list[EventType] | None:
-        """A request to stop, or a question (by the NLU, or `shaped` like one), instead of an
-        answer; None when it is neither."""
+        """A request to stop, or a question the NLU is sure enough of, instead of an answer; None when it is neither."""
         if reply.asks_to_stop():
             return self._ask_to_stop(dispatcher, field.slot)
-        if shaped or reply.is_question(min_confidence):
+        if reply.is_question(min_confidence):
             return self._answer(dispatcher, reply, field)
         return None
 
