@@ -49,13 +49,24 @@ class AnswerAction(Action, ABC):
             dispatcher.utter_message(
                 response=last.response, buttons=suggestions.next_steps(result.topic), **last.values
             )
-        events: list[EventType] = [SlotSet(TOPIC_SLOT, result.topic), SlotSet(OFFER_SLOT, result.offers_inquiry)]
         if result.forget_message:
             return [UserUtteranceReverted()]
-        if result.programs is not None:
-            only = result.programs[0].id if len(result.programs) == 1 else None
-            events.append(SlotSet(PROGRAM_SLOT, only))
-        return events
+        return [*remembered(result), SlotSet(OFFER_SLOT, result.offers_inquiry)]
+
+
+def remembered(result: answers.Answer) -> list[EventType]:
+    """What the next question's context keeps of this answer: its topic, and its program when it had one.
+
+    The inquiry form answers questions with it too, so a follow-up works the same inside it. A
+    fallback keeps nothing: the message it could not place is forgotten.
+    """
+    if result.forget_message:
+        return []
+    events: list[EventType] = [SlotSet(TOPIC_SLOT, result.topic)]
+    if result.programs is not None:
+        only = result.programs[0].id if len(result.programs) == 1 else None
+        events.append(SlotSet(PROGRAM_SLOT, only))
+    return events
 
 
 def _action_for(topic: str) -> type[AnswerAction]:

@@ -57,6 +57,22 @@ def answer(topic: str, kb: KnowledgeBase, ctx: Context) -> Answer:
     return HANDLERS[topic](kb, ctx)
 
 
+# Intents answered by a handler of another name; the rest are answered by the handler they name
+# (`ask_duration` by "duration"), as data/rules.yml has it.
+_TOPIC_OF_INTENT = {"inform": "followup", "nlu_fallback": "fallback"}
+# Replies for when nothing is pending, not answers to a question.
+_NOT_QUESTIONS = frozenset({"anything_else"})
+
+
+def topic_of(intent: str) -> str | None:
+    """The handler that answers a question of this intent; None for intents that ask nothing (affirm, stop...).
+
+    The inquiry form answers questions asked inside it with this, as the rules do outside it.
+    """
+    topic = _TOPIC_OF_INTENT.get(intent, intent.removeprefix("ask_"))
+    return topic if topic in HANDLERS and topic not in _NOT_QUESTIONS else None
+
+
 def _per_program(topic: str, ctx: Context, make: Callable[[Program], list[Utterance]]) -> Answer:
     utterances = [u for program in ctx.programs for u in make(program)]
     return Answer(topic, utterances, ctx.programs)
@@ -280,7 +296,13 @@ def unknown_topic(kb: KnowledgeBase, ctx: Context) -> Answer:
 
 @handles("followup")
 def followup(kb: KnowledgeBase, ctx: Context) -> Answer:
-    """'And billing and coding?': the last program question again, for the program named."""
+    """'And billing and coding?': the last program question again, for the program named.
+
+    'And how long?' names no program: it is the question the NLU ranked next, about the same
+    one (repeating the last answer would not answer it).
+    """
+    if not ctx.mentioned_programs and not ctx.asks_about_all and ctx.also_asks in PROGRAM_TOPICS:
+        return answer(str(ctx.also_asks), kb, ctx)
     topic = ctx.previous_topic if ctx.previous_topic in PROGRAM_TOPICS else "program_info"
     return answer(topic, kb, ctx)
 

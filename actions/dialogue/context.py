@@ -16,6 +16,8 @@ from actions.language.places import Places
 PROGRAM_SLOT = "program"
 TOPIC_SLOT = "last_topic"
 OFFER_SLOT = "offered_inquiry"
+# How sure the NLU must be of any intent (config.yml's FallbackClassifier threshold).
+MIN_INTENT_CONFIDENCE = 0.2
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class Context:
     modes: tuple[str, ...] = ()
     # "Is there a campus near me?": a place only the visitor knows.
     near_me: bool = False
+    # The question topic the NLU ranked best after its first choice ("and how long?" is a
+    # follow-up first, then a duration question); None when none is likely enough.
+    also_asks: str | None = None
 
     @property
     def programs(self) -> tuple[Program, ...]:
@@ -88,7 +93,18 @@ def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher)
         terms=_unique(kb.term(i) for i in found[TERM]),
         unknown_topics=_unique(kb.unknown_topic(i) for i in found[UNKNOWN_TOPIC]),
         previous_topic=tracker.get_slot(TOPIC_SLOT),
+        also_asks=_also_asks(message),
     )
+
+
+def _also_asks(message: dict[str, Any]) -> str | None:
+    ranking = message.get("intent_ranking") or []
+    chosen = (message.get("intent") or {}).get("name")
+    for intent in ranking:
+        name = str(intent.get("name") or "")
+        if name != chosen and name.startswith("ask_") and float(intent.get("confidence") or 0) >= MIN_INTENT_CONFIDENCE:
+            return name.removeprefix("ask_")
+    return None
 
 
 class _Identified(Protocol):

@@ -79,6 +79,9 @@ class FormField:
     dependents: tuple[str, ...] = ()  # slots asked again when this answer changes
     asked_if: Callable[[Tracker], bool] | None = None  # None: always asked
     open_ended: bool = False  # any words can be an answer: "stop" and questions are heard first
+    # A message shaped like a question (actions/language/question_shape.py) is answered, never
+    # taken as this field's value. Off where questions are answers: a yes/no consent, the summary.
+    questions_first: bool = True
 
     def is_asked(self, tracker: Tracker) -> bool:
         return self.asked_if is None or self.asked_if(tracker)
@@ -175,6 +178,7 @@ DETAILS: tuple[FormField, ...] = (
         "lead_consent",
         ask=prompts.ask_consent,
         parse=replies.Consent(declined_reopens="lead_contact_method"),
+        questions_first=False,  # "what do you mean?" is about the consent: "please answer yes or no"
         column=Column("consent_given", sa.Boolean()),
         wording=Column("consent_text", sa.Text()),
         record=ConsentColumns(
@@ -188,6 +192,7 @@ DETAILS: tuple[FormField, ...] = (
         "lead_sms_consent",
         ask=prompts.ask_sms_consent,
         parse=replies.Consent(declined_reopens="lead_contact_method"),
+        questions_first=False,  # "what do you mean?" is about the consent: "please answer yes or no"
         column=Column("sms_consent_given", sa.Boolean(), nullable=True),
         wording=Column("sms_consent_text", sa.Text(), nullable=True),
         record=ConsentColumns(
@@ -202,6 +207,8 @@ CONFIRMATION = FormField(
     "lead_confirmed",
     ask=prompts.AskConfirmation(DETAILS),
     parse=replies.Confirmation(DETAILS),
+    # "Can I change my email?" is a correction: read first, a question is heard if it is none.
+    questions_first=False,
 )
 FIELDS: tuple[FormField, ...] = (*DETAILS, CONFIRMATION)
 BY_SLOT: dict[str, FormField] = {f.slot: f for f in FIELDS}

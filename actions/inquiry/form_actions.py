@@ -28,6 +28,8 @@ from actions.inquiry.revalidation import Refused, checked_answers
 from actions.inquiry.runtime import lead_store, notify_delivery
 from actions.inquiry.store import StoreUnavailable
 from actions.inquiry.validators import Invalid
+from actions.language.question_shape import looks_like_question
+from actions.question_actions import remembered
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +107,10 @@ class ValidateInquiryForm(FormValidationAction):
         reply = Reply.read(tracker, knowledge.current(), language.current())
         if tracker.get_slot("confirming_stop"):
             return self._after_stop_question(dispatcher, tracker, reply)
+        if field.questions_first and looks_like_question(reply.text):  # "and how long?" is never a name
+            if reply.asks_to_stop():  # "can I stop?"
+                return self._ask_to_stop(dispatcher, field.slot)
+            return self._answer(dispatcher, reply, field)
         if field.open_ended:  # "never mind" would pass as a name: hear a stop or a question first
             aside = self._aside(dispatcher, reply, field, OPEN_ENDED_QUESTION_CONFIDENCE)
             if aside is not None:
@@ -121,12 +127,11 @@ class ValidateInquiryForm(FormValidationAction):
     def _aside(
         self, dispatcher: CollectingDispatcher, reply: Reply, field: FormField, min_confidence: float = MIN_CONFIDENCE
     ) -> list[EventType] | None:
-        """A request to stop, or a question, instead of an answer; None when it is neither."""
+        """A request to stop, or a question the NLU is sure enough of, instead of an answer; None when it is neither."""
         if reply.asks_to_stop():
             return self._ask_to_stop(dispatcher, field.slot)
         if reply.is_question(min_confidence):
-            self._answer_question(dispatcher, reply)
-            return [SlotSet(field.slot, None)]
+            return self._answer(dispatcher, reply, field)
         return None
 
     @staticmethod
@@ -177,13 +182,14 @@ class ValidateInquiryForm(FormValidationAction):
         return [SlotSet("confirming_stop", False), SlotSet(tracker.get_slot("requested_slot"), None)]
 
     @staticmethod
-    def _answer_question(dispatcher: CollectingDispatcher, reply: Reply) -> None:
-        topic = reply.intent.replace("ask_", "", 1)
-        if topic not in answers.HANDLERS:
-            return
+    def _answer(dispatcher: CollectingDispatcher, reply: Reply, field: FormField) -> list[EventType]:
+        """The question answered as it would be outside the form, in the conversation's context
+        (which it then updates, as there); the field is asked again, and no try is counted."""
+        topic = answers.topic_of(reply.intent) or "fallback"  # a question about nothing known
         result = answers.answer(topic, reply.kb, read_context(reply.tracker, reply.kb, reply.matcher))
         for utterance in result.utterances:
             dispatcher.utter_message(response=utterance.response, **utterance.values)
+        return [SlotSet(field.slot, None), *remembered(result)]
 
 
 class SubmitInquiry(Action):
