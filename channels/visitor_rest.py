@@ -235,19 +235,18 @@ class VisitorRestInput(RestInput):
 
     async def _turn_cap_reply(self, message: UserMessage) -> dict[str, Any]:
         """The domain's fresh-start offer (its button starts a new session), with the phone number."""
-        assert self._agent is not None
-        phone = knowledge.current().admissions.phone
-        rendered = await self._agent.nlg.generate(
-            TURN_CAP_RESPONSE, DialogueStateTracker(message.sender_id, []), self.name(), phone=phone
-        )
-        assert rendered is not None, f"domain.yml has no {TURN_CAP_RESPONSE}"
-        return rendered
+        return await self._render(TURN_CAP_RESPONSE, message.sender_id)
 
     async def _apology(self, sender_id: str) -> str:
         """The domain's apology wording, with the phone number from the knowledge base."""
+        return (await self._render(APOLOGY_RESPONSE, sender_id))["text"]
+
+    async def _render(self, response_name: str, sender_id: str) -> dict[str, Any]:
+        """A domain response rendered by Rasa's own generator, its phone number from the knowledge base."""
         assert self._agent is not None, "the request middleware records the agent first"
         phone = knowledge.current().admissions.phone
         rendered = await self._agent.nlg.generate(
-            APOLOGY_RESPONSE, DialogueStateTracker(sender_id, []), self.name(), phone=phone
+            response_name, DialogueStateTracker(sender_id, []), self.name(), phone=phone
         )
-        return rendered["text"]
+        assert rendered is not None, f"domain.yml has no {response_name}"
+        return rendered

@@ -43,3 +43,12 @@ def test_every_promise_names_tests_that_exist(title, at_least):
         assert proofs, f"no proof named for: {promise.splitlines()[0]}"
         missing = [name for name in proofs[0].split() if name not in existing]
         assert not missing, f"{missing} named for '{promise.splitlines()[0]}' do not exist"
+
+
+def test_every_proof_named_anywhere_in_the_readme_exists():
+    """Promises in running text carry a marker too; each test it names must exist."""
+    markers = PROOF.findall((ROOT / "README.md").read_text())
+    assert len(markers) >= 30, "the README's proof markers were not found"
+    existing = defined_tests()
+    missing = sorted({name for marker in markers for name in marker.split()} - existing)
+    assert not missing, f"the README names tests that do not exist: {missing}"

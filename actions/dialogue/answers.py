@@ -140,7 +140,7 @@ def _combinations(kb: KnowledgeBase, ctx: Context, topic: str) -> Answer | None:
     if not (ctx.campuses or places or asks_mode):
         return None
     if ctx.campuses and not ctx.mentioned_programs and not ctx.modes:
-        # "What is offered in Tulsa?": the campus's programs, not a verdict on each.
+        # "What is offered at <campus>?": the campus's programs, not a verdict on each.
         offers = [
             Utterance("reply_campus_offers", {"campus": c.label, "offers": phrasing.offers_at(kb, kb.offerings_at(c))})
             for c in ctx.campuses

@@ -43,7 +43,7 @@ def where(kb: KnowledgeBase, program: Program) -> str:
 
 
 def ways(kb: KnowledgeBase, chosen: Sequence[Option]) -> str:
-    """'hybrid or on campus at Augusta, GA, or online through our Chattanooga, TN campus'.
+    """'hybrid or on campus at <campus>, or online through our <campus> campus'.
 
     In-person options are grouped by campus, neighbouring campuses with the same modes
     share one phrase; online options come last.
