@@ -8,6 +8,7 @@ new handler is a new action and nothing is listed twice.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -15,7 +16,7 @@ from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge, language
-from actions.dialogue import answers, suggestions
+from actions.dialogue import answers, several, suggestions
 from actions.dialogue.context import OFFER_SLOT, PROGRAM_SLOT, TOPIC_SLOT, read_context
 from actions.knowledge import KnowledgeBase
 from actions.language import KnowledgeMatcher
@@ -38,7 +39,7 @@ class AnswerAction(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         kb = self._kb or knowledge.current()
         matcher = self._matcher or (language.current() if self._kb is None else KnowledgeMatcher(kb))
-        result = answers.answer(self.topic, kb, read_context(tracker, kb, matcher))
+        result = answer_message(self.topic, kb, tracker, matcher)
         for utterance in result.utterances[:-1]:
             dispatcher.utter_message(response=utterance.response, **utterance.values)
         last = result.utterances[-1]
@@ -52,6 +53,31 @@ class AnswerAction(Action, ABC):
         if result.forget_message:
             return [UserUtteranceReverted()]
         return [*remembered(result), SlotSet(OFFER_SLOT, result.offers_inquiry)]
+
+
+def answer_message(topic: str, kb: KnowledgeBase, tracker: Tracker, matcher: KnowledgeMatcher) -> answers.Answer:
+    """The reply to the latest message: `topic`'s answer, or each of its questions' in order when it asks several.
+
+    Each question is answered in its own clause's context ("how long is HIT and is billing
+    online?"); a clause naming no program is about the one named before it in the message,
+    else the conversation's.
+    """
+    message = tracker.latest_message or {}
+    text = str(message.get("text") or "")
+    whole = read_context(tracker, kb, matcher)
+    asked = [] if text.startswith("/") else several.questions_asked(text, message.get("intent_ranking") or [], matcher)
+    if not asked:
+        return answers.answer(topic, kb, whole)
+    results: list[answers.Answer] = []
+    programs = whole.mentioned_programs
+    for question in asked:
+        ctx = read_context(tracker, kb, matcher, question.clause)
+        if ctx.mentioned_programs:
+            programs = ctx.mentioned_programs
+        elif not ctx.asks_about_all:
+            ctx = replace(ctx, mentioned_programs=programs)
+        results.append(answers.answer(question.topic, kb, ctx))
+    return answers.combined(results)
 
 
 def remembered(result: answers.Answer) -> list[EventType]:

@@ -7,7 +7,7 @@ so every answer can be tested without Rasa running.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from actions.dialogue import phrasing
@@ -57,11 +57,31 @@ def answer(topic: str, kb: KnowledgeBase, ctx: Context) -> Answer:
     return HANDLERS[topic](kb, ctx)
 
 
+def combined(results: Sequence[Answer]) -> Answer:
+    """The answers to one message's questions as one reply, in order; a sentence two share is said once.
+
+    The reply ends like its last answer (its topic, its program, its next steps); it offers the
+    admissions follow-up if any answer did.
+    """
+    said: dict[tuple[str, tuple[tuple[str, Value], ...]], Utterance] = {}
+    for result in results:
+        for utterance in result.utterances:
+            said.setdefault((utterance.response, tuple(sorted(utterance.values.items()))), utterance)
+    programs = next((r.programs for r in reversed(results) if r.programs is not None), None)
+    return Answer(
+        results[-1].topic,
+        list(said.values()),
+        programs,
+        offers_inquiry=any(r.offers_inquiry for r in results),
+        forget_message=all(r.forget_message for r in results),
+    )
+
+
 # Intents answered by a handler of another name; the rest are answered by the handler they name
 # (`ask_duration` by "duration"), as data/rules.yml has it.
 _TOPIC_OF_INTENT = {"inform": "followup", "nlu_fallback": "fallback"}
-# Replies for when nothing is pending, not answers to a question.
-_NOT_QUESTIONS = frozenset({"anything_else"})
+# Replies for when nothing is pending, and to a statement of interest: not answers to a question.
+_NOT_QUESTIONS = frozenset({"anything_else", "interest"})
 
 
 def topic_of(intent: str) -> str | None:
@@ -305,6 +325,22 @@ def followup(kb: KnowledgeBase, ctx: Context) -> Answer:
         return answer(str(ctx.also_asks), kb, ctx)
     topic = ctx.previous_topic if ctx.previous_topic in PROGRAM_TOPICS else "program_info"
     return answer(topic, kb, ctx)
+
+
+@handles("interest")
+def interest(kb: KnowledgeBase, ctx: Context) -> Answer:
+    """'I think I want to do medical coding': context, not consent.
+
+    The program becomes the conversation's; a short overview of it (or the answer to the campus
+    or mode named with it), then the offer of an admissions follow-up, which starts the form only
+    if accepted. Not a question (`topic_of` never gives it), so inside the form it is no aside.
+    """
+    body = program_info(kb, ctx)  # the overview, or the answer to "...at <campus>", "...online"
+    if len(ctx.programs) == 1:
+        opening = Utterance("reply_interest", {"program_name": ctx.programs[0].name})
+    else:
+        opening = Utterance("reply_interest_general")
+    return Answer("interest", [opening, *body.utterances], body.programs, offers_inquiry=True)
 
 
 @handles("greet")

@@ -11,6 +11,7 @@ from rasa_sdk import Tracker
 from actions.knowledge import KnowledgeBase
 from actions.knowledge.model import Campus, Program, Term, UnknownTopic
 from actions.language import CAMPUS, MODE, PROGRAM, TERM, UNKNOWN_TOPIC, KnowledgeMatcher
+from actions.language.clauses import Clause
 from actions.language.places import Places
 
 PROGRAM_SLOT = "program"
@@ -49,9 +50,14 @@ class Context:
         return self.all_programs
 
 
-def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher) -> Context:
+def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher, part: Clause | None = None) -> Context:
+    """The latest message's context; with `part`, of that clause of it only (its words, its entities)."""
     message: dict[str, Any] = tracker.latest_message or {}
     text = message.get("text") or ""
+    entities: list[dict[str, Any]] = message.get("entities") or []
+    if part is not None:
+        text = part.text
+        entities = [e for e in entities if part.start <= int(e.get("start", -1)) < part.end]
     reading = matcher.read(text) if not text.startswith("/") else None
     mentions = reading.mentions if reading else []
     places = reading.places if reading else Places((), False)
@@ -66,7 +72,7 @@ def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher)
         if not in_state:
             unknown_places.append(place.name)
     # Rasa's entities catch what the matcher cannot know: payload ids and unknown places.
-    for entity in message.get("entities") or []:
+    for entity in entities:
         kind, value = entity.get("entity"), str(entity.get("value") or "")
         if kind not in (PROGRAM, CAMPUS) or not value.strip():
             continue

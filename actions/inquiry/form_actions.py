@@ -19,7 +19,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge, language
 from actions.dialogue import answers, suggestions
-from actions.dialogue.context import read_context
 from actions.inquiry import consent, fields, intake
 from actions.inquiry.fields import FormField
 from actions.inquiry.lead_builder import build_lead
@@ -29,7 +28,7 @@ from actions.inquiry.runtime import lead_store, notify_delivery
 from actions.inquiry.store import StoreUnavailable
 from actions.inquiry.validators import Invalid
 from actions.language.question_shape import looks_like_question
-from actions.question_actions import remembered
+from actions.question_actions import answer_message, remembered
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +185,7 @@ class ValidateInquiryForm(FormValidationAction):
         """The question answered as it would be outside the form, in the conversation's context
         (which it then updates, as there); the field is asked again, and no try is counted."""
         topic = answers.topic_of(reply.intent) or "fallback"  # a question about nothing known
-        result = answers.answer(topic, reply.kb, read_context(reply.tracker, reply.kb, reply.matcher))
+        result = answer_message(topic, reply.kb, reply.tracker, reply.matcher)
         for utterance in result.utterances:
             dispatcher.utter_message(response=utterance.response, **utterance.values)
         return [SlotSet(field.slot, None), *remembered(result)]

@@ -39,8 +39,15 @@ _POSSESSIVE = re.compile(r"'s$")  # "what's", "how's", "where's"
 
 def looks_like_question(text: str) -> bool:
     """True for a question mark anywhere, or a first word that opens a question."""
-    if "?" in text:
-        return True
+    return "?" in text or opens_question(text)
+
+
+def opens_question(text: str) -> bool:
+    """True when the first word (after "and", "so", "ok"...) opens a question, whatever the punctuation.
+
+    Where a message is split into clauses ("how long is it and is it online"), this is what
+    tells a second question from "and on campus".
+    """
     words = _words(text)
     while words and words[0] in LEAD_INS:
         words = words[1:]
