@@ -81,6 +81,7 @@ def ask(
             [("How long is it.", True), ("Is it online.", True), ("Where?", True)],
         ),
         ("is it 15 months or is it longer", [("is it 15 months", True), ("is it longer", True)]),
+        ("hw long is it, and wat jobs r there", [("hw long is it", True), ("and wat jobs r there", True)]),
         # a conjunction or comma before anything but a question splits nothing
         (
             "can I study health IT online and on campus in Augusta?",
@@ -146,6 +147,7 @@ def test_cue_words_and_knowledge_base_mentions_name_a_clause_topic(matcher):
         ("how long does health IT take and which campuses have it", [("ask_campus", 0.69)], ["duration", "campus"]),
         ("tell me how long it takes and whether it's online", [("ask_duration", 0.6)], ["duration", "delivery"]),
         ("where do I apply and how long is it", [("ask_duration", 0.5)], ["contact", "duration"]),
+        ("hw long is coding and wich campus has it", [("ask_duration", 0.5)], ["duration", "campus"]),
         (
             "How long is it? How much does it cost? Is it online?",
             [("ask_duration", 0.5)],

@@ -18,7 +18,16 @@ STRONG, WEAK = 2, 1
 # topic (an answer handler) -> phrases that ask about it.
 CUE_PHRASES: dict[str, tuple[str, ...]] = {
     "duration": (
-        *("how long", "how many months", "how many weeks", "how many years", "how much time", "months"),
+        *(
+            "how long",
+            "hw long",
+            "how lon",
+            "how many months",
+            "how many weeks",
+            "how many years",
+            "how much time",
+            "months",
+        ),
         *("duration", "length", "how quickly", "how fast", "take to finish", "take to complete"),
     ),
     "campus": ("campus", "campuses", "location", "locations", "located", "which city", "near", "nearest", "closest"),

@@ -19,11 +19,13 @@ from actions.language.question_shape import LEAD_INS, looks_like_question, opens
 MAX_CHARS = 600
 _SENTENCE_END = re.compile(r"[?!.;]+(?=\s|$)|\n")
 _JOINER = re.compile(r",|&|\b(?:and|also|plus|or|but|then)\b", re.IGNORECASE)
-# Ways to ask without a question word: "tell me how long it takes", "wondering whether it's online".
+# Ways to ask without a question word: "tell me how long it takes", "wondering whether it's online",
+# and question words as typed in a hurry ("hw long", "whats", "wich").
 _ASKING = re.compile(
     r"^(?:(?:" + "|".join(sorted(LEAD_INS)) + r")[\s,]+)*"
     r"(?:please\s+)?(?:tell me|let me know|explain|whether|i(?:'d| would)? like to know|id like to know"
-    r"|i want to know|i wanna know|i need to know|i(?: was|'m)? wondering|wondering|i wonder|curious)\b",
+    r"|i want to know|i wanna know|i need to know|i(?: was|'m)? wondering|wondering|i wonder|curious"
+    r"|hw|hws|hows|whats|wat|wats|wht|wher|wheres|wich|whch)\b",
     re.IGNORECASE,
 )
 _STRIP = " \t,"
