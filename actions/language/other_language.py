@@ -115,8 +115,8 @@ class LanguageGuard:
             words = _WORD.findall(token)
             if words and (starts_sentence or shouting or not words[0][:1].isupper()):
                 kept.extend(words)
-            if words or _SENTENCE_END.search(token):
-                starts_sentence = bool(_SENTENCE_END.search(token)) or token in ("¿", "¡")
+            if words or _SENTENCE_END.search(token):  # a lone "¿" opens one, "hola," goes on
+                starts_sentence = bool(_SENTENCE_END.search(token))
         return kept
 
     def _verdict(self, judged: str) -> Detected | None:
