@@ -358,6 +358,18 @@ def out_of_scope(kb: KnowledgeBase, ctx: Context) -> Answer:
     return Answer("out_of_scope", [Utterance("reply_out_of_scope", {"program_names": phrasing.program_names(kb)})])
 
 
+# The one other language the assistant replies in (ISO 639-1), until it answers in it.
+SPANISH = "es"
+
+
+@handles("other_language")
+def other_language(kb: KnowledgeBase, ctx: Context) -> Answer:
+    """English only for now, said in Spanish to a Spanish message; the message is forgotten,
+    so the conversation's program and topic stay as they were."""
+    response = "reply_other_language_es" if ctx.language == SPANISH else "reply_other_language"
+    return Answer("other_language", [Utterance(response, {"phone": kb.admissions.phone})], forget_message=True)
+
+
 @handles("fallback")
 def fallback(kb: KnowledgeBase, ctx: Context) -> Answer:
     return Answer(

@@ -17,6 +17,8 @@ from actions.language.places import Places
 PROGRAM_SLOT = "program"
 TOPIC_SLOT = "last_topic"
 OFFER_SLOT = "offered_inquiry"
+# The entity the NLU's language step gives a message in another language (ISO 639-1 code).
+LANGUAGE_ENTITY = "language"
 # How sure the NLU must be of any intent (config.yml's FallbackClassifier threshold).
 MIN_INTENT_CONFIDENCE = 0.2
 
@@ -39,6 +41,8 @@ class Context:
     # The question topic the NLU ranked best after its first choice ("and how long?" is a
     # follow-up first, then a duration question); None when none is likely enough.
     also_asks: str | None = None
+    # The language of a message that is not in English ("es"); None for English.
+    language: str | None = None
 
     @property
     def programs(self) -> tuple[Program, ...]:
@@ -100,7 +104,15 @@ def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher,
         unknown_topics=_unique(kb.unknown_topic(i) for i in found[UNKNOWN_TOPIC]),
         previous_topic=tracker.get_slot(TOPIC_SLOT),
         also_asks=_also_asks(message),
+        language=_language(message),
     )
+
+
+def _language(message: dict[str, Any]) -> str | None:
+    for entity in message.get("entities") or []:
+        if entity.get("entity") == LANGUAGE_ENTITY and entity.get("value"):
+            return str(entity["value"])
+    return None
 
 
 def _also_asks(message: dict[str, Any]) -> str | None:

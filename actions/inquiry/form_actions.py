@@ -106,6 +106,8 @@ class ValidateInquiryForm(FormValidationAction):
         reply = Reply.read(tracker, knowledge.current(), language.current())
         if tracker.get_slot("confirming_stop"):
             return self._after_stop_question(dispatcher, tracker, reply)
+        if reply.in_other_language():  # said that the assistant answers in English; the field asked again
+            return self._answer(dispatcher, reply, field)
         if field.questions_first and looks_like_question(reply.text):  # "and how long?" is never a name
             if reply.asks_to_stop():  # "can I stop?"
                 return self._ask_to_stop(dispatcher, field.slot)

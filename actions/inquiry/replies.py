@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from actions.language import KnowledgeMatcher
 
 QUESTION_INTENT = re.compile(r"^(ask_\w+|bot_challenge)$")
+# Set by the NLU's language step (channels/language_classifier.py) for a message not in English.
+OTHER_LANGUAGE_INTENT = "other_language"
 MIN_CONFIDENCE = 0.5  # below this, the NLU's intent is a guess: the text decides
 _YES = ("yes", "y", "yes please", "i agree", "agree", "ok", "okay", "sure")
 _NO = ("no", "n", "no thanks", "nope")
@@ -58,6 +60,11 @@ class Reply:
 
     def is_question(self, min_confidence: float = MIN_CONFIDENCE) -> bool:
         return bool(QUESTION_INTENT.match(self.intent)) and self.confidence >= min_confidence
+
+    def in_other_language(self) -> bool:
+        """Not in English: never an answer to the form's question (a name written with capitals,
+        "María José Gutiérrez", is not taken for Spanish in the first place)."""
+        return self.intent == OTHER_LANGUAGE_INTENT
 
     def asks_to_stop(self) -> bool:
         """Plain words meaning "stop": markup or code that the NLU calls `stop` is not a request."""
