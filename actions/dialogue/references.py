@@ -28,14 +28,16 @@ def meant(
     """The programs a message is about, named or pointed at, in the order written.
 
     `named` holds each program named with its token position. "The other one" next to a
-    named program is the other one than that, so the named one gives way to it.
+    named program is the other one than that, and "the shorter one" among named programs
+    is one of them: the named ones give way to what the reference picked.
     """
     names = _unique(p for _, p in named)
     picked: list[tuple[int, Program]] = []
     replaced = False
     for reference in references:
         found = point(kb, reference, names, memory)
-        replaced = replaced or bool(reference.kind == OTHER and names and found)
+        picks = (reference.kind == OTHER and names) or (reference.kind == EXTREME and len(names) > 1)
+        replaced = replaced or bool(picks and found)
         picked.extend((reference.start, p) for p in found)
     if not replaced:
         picked.extend(named)
