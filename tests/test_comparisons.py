@@ -393,3 +393,14 @@ def test_a_place_question_that_picks_gets_the_campus_answer(kb, replies):
 def test_two_measures_in_one_question_are_both_answered_in_order(kb):
     turn = ask(kb, "which is shorter and which can be done hybrid?")
     assert [m["response"] for m in turn.messages][:2] == ["reply_comparison_quickest", "reply_comparison_offered_only"]
+
+
+def test_with_one_program_there_is_nothing_to_compare_it_with(knowledge_copy, replies):
+    def keep_one(data: dict) -> None:
+        data["programs"] = [p for p in data["programs"] if p["id"] == MBC]
+
+    edit_yaml(knowledge_copy / "programs.yml", keep_one)
+    kb = load_knowledge(knowledge_copy)
+    (only,) = kb.programs
+    turn = ask(kb, "which one is shorter?")
+    assert turn.texts == [replies.text("reply_duration", program_name=only.name, duration_months=only.duration_months)]

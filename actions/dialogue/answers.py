@@ -360,6 +360,7 @@ _COMPARABLE = frozenset(
         "curriculum",
         "careers",
         "program_info",
+        "definition",
         "followup",
     }
 )
@@ -435,6 +436,8 @@ def _compare_on(
     kb: KnowledgeBase, programs: tuple[Program, ...], dimension: str, most: bool, credential: str | None
 ) -> Answer:
     topic = _MEASURE_TOPICS[dimension]
+    if len(programs) < 2:  # one program in knowledge/: nothing to compare it with, only its facts
+        return HANDLERS[topic](kb, _about(programs))
     if dimension == comparisons.CREDENTIAL:
         return _compare_credentials(kb, programs, most, credential)
     ranking = comparisons.by(kb, programs, dimension, most)
