@@ -120,7 +120,7 @@ def test_and_the_other_one_repeats_the_last_question_for_it(kb, replies):
 
 
 def test_it_after_a_comparison_is_the_program_it_picked(kb, replies):
-    comparison = run_action("comparison", "which one is shorter?", "ask_comparison")
+    comparison = run_action("duration", "which one is shorter?", "ask_duration")
     quickest = min(kb.programs, key=lambda p: p.duration_months)
     slots = {"program": comparison.slot("program"), "last_programs": comparison.slot("last_programs")}
     online = run_action("delivery", "is it online?", "ask_delivery", slots=slots)

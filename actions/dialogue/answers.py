@@ -58,11 +58,9 @@ def handles(topic: str, *, per_program: bool = False) -> Callable[[Handler], Han
 
 
 def answer(topic: str, kb: KnowledgeBase, ctx: Context) -> Answer:
-    """The handler's answer; a question about programs that compares them is a comparison,
-    whichever of these topics the NLU chose ("which one is shorter?" reads as many)."""
-    if topic in _COMPARABLE and compares(kb, ctx):
-        topic = "comparison"
-    return HANDLERS[topic](kb, ctx)
+    """The handler's answer; a question about programs that compares them is answered as a
+    comparison, whichever of these topics the NLU chose ("which one is shorter?" reads as many)."""
+    return (compare(kb, ctx) if topic in _COMPARABLE else None) or HANDLERS[topic](kb, ctx)
 
 
 # Intents answered by a handler of another name; the rest are answered by the handler they name
@@ -373,17 +371,6 @@ _MEASURE_TOPICS = {
 }
 
 
-def compares(kb: KnowledgeBase, ctx: Context) -> bool:
-    """A measure that compares by itself ("shorter"), or "which..." with a measure, a mode, a
-    place or a goal the knowledge base tells the programs apart by."""
-    reading = ctx.comparison
-    if reading.compares:
-        return True
-    if not reading.chooser:
-        return False
-    return bool(ctx.modes or ctx.campuses or ctx.unknown_places or ctx.near_me) or _goal(kb, ctx) is not None
-
-
 def _compared(kb: KnowledgeBase, ctx: Context) -> tuple[Program, ...]:
     """Programs named or pointed at ("which of the two"), else every program."""
     return ctx.mentioned_programs if len(ctx.mentioned_programs) > 1 else kb.programs
@@ -395,13 +382,14 @@ def _goal(kb: KnowledgeBase, ctx: Context) -> comparisons.Ranking | None:
     return found if found and len(found.leaders) == 1 else None
 
 
-@handles("comparison")
-def comparison(kb: KnowledgeBase, ctx: Context) -> Answer:
+def compare(kb: KnowledgeBase, ctx: Context) -> Answer | None:
     """Each measure named, in order, with the figures; then a mode or place; else a goal.
 
-    Nothing to compare on: "which one is better?" is a fit question, "compare them" a
-    difference question.
+    None when the message does not compare: no measure that compares by itself ("shorter"),
+    and no "which..." with a measure, a mode, a place or a goal that tells programs apart.
     """
+    if not ctx.comparison.compares and not ctx.comparison.chooser:
+        return None
     programs = _compared(kb, ctx)
     measures: dict[str, Cue] = {}
     for cue in ctx.comparison.cues:
@@ -413,9 +401,7 @@ def comparison(kb: KnowledgeBase, ctx: Context) -> Answer:
         parts.extend(found for found in [_combinations(kb, ctx, "campus")] if found)
     if not parts:
         goal = _goal(kb, ctx)
-        if goal:
-            return _goal_answer(kb, goal)
-        return fit(kb, ctx) if ctx.comparison.chooser else difference(kb, ctx)
+        return _goal_answer(kb, goal) if goal else None
     last = parts[-1]
     return Answer(
         last.topic,
