@@ -405,3 +405,28 @@ def test_with_one_program_there_is_nothing_to_compare_it_with(knowledge_copy, re
     (only,) = kb.programs
     turn = ask(kb, "which one is shorter?")
     assert turn.texts == [replies.text("reply_duration", program_name=only.name, duration_months=only.duration_months)]
+
+
+def test_fewer_campuses_names_the_program_at_the_fewest(kb):
+    fewest = min(kb.programs, key=lambda p: len(comparisons.campuses_of(kb, p)))
+    turn = ask(kb, "which one is offered at fewer campuses?", "ask_campus")
+    assert [m["response"] for m in turn.messages] == ["reply_comparison_fewest_campuses"]
+    assert turn.texts[0].startswith(f"{fewest.name} is taught in person at the fewest campuses")
+
+
+def test_a_mode_and_campus_no_program_has_is_a_no_for_each(kb, replies):
+    tulsa = kb.campus("tulsa")
+    assert tulsa and not any(d.campus == "tulsa" and "hybrid" in d.modes for p in kb.programs for d in p.delivery)
+    turn = ask(kb, "which one can I do hybrid in Tulsa?", "ask_delivery")
+    assert turn.texts[0] == replies.text("reply_comparison_offered_none", asked=f"hybrid at {tulsa.label}")
+    assert [m["response"] for m in turn.messages[1:]] == ["reply_where_offered"] * len(kb.programs)
+
+
+def test_only_one_program_on_campus_at_a_campus_needs_no_repeat(kb, replies):
+    tulsa = kb.campus("tulsa")
+    there = [p for p in kb.programs if any(d.campus == "tulsa" and "on_campus" in d.modes for d in p.delivery)]
+    assert tulsa and len(there) == 1
+    turn = ask(kb, "which program can I study on campus in Tulsa?", "ask_campus")
+    assert turn.texts[0] == replies.text(
+        "reply_comparison_offered_only_as_asked", program_names=there[0].name, asked=f"on campus at {tulsa.label}"
+    )
