@@ -430,3 +430,15 @@ def test_only_one_program_on_campus_at_a_campus_needs_no_repeat(kb, replies):
     assert turn.texts[0] == replies.text(
         "reply_comparison_offered_only_as_asked", program_names=there[0].name, asked=f"on campus at {tulsa.label}"
     )
+
+
+@pytest.mark.parametrize(
+    "text, response",
+    [
+        ("wich one is more focused", "reply_comparison_most_focused"),  # no topic the article lacks: a comparison
+        ("which one is cheaper?", "reply_unknown_topic_generic"),  # no measure the files have
+        ("which is faster if I go part time?", "reply_unknown_topic"),  # names a topic the article lacks
+    ],
+)
+def test_a_question_taken_for_an_unknown_topic_compares_only_without_one(kb, text, response):
+    assert ask(kb, text, "ask_unknown_topic").messages[0]["response"] == response

@@ -60,7 +60,10 @@ def handles(topic: str, *, per_program: bool = False) -> Callable[[Handler], Han
 def answer(topic: str, kb: KnowledgeBase, ctx: Context) -> Answer:
     """The handler's answer; a question about programs that compares them is answered as a
     comparison, whichever of these topics the NLU chose ("which one is shorter?" reads as many)."""
-    return (compare(kb, ctx) if topic in _COMPARABLE else None) or HANDLERS[topic](kb, ctx)
+    # A question the NLU took for a topic the article lacks is one only if it names one
+    # ("which is cheaper?"); "wich one is more focused" is a comparison.
+    comparable = topic in _COMPARABLE or (topic == "unknown_topic" and not ctx.unknown_topics)
+    return (compare(kb, ctx) if comparable else None) or HANDLERS[topic](kb, ctx)
 
 
 # Intents answered by a handler of another name; the rest are answered by the handler they name
