@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge, language
 from actions.dialogue import answers, several, suggestions
-from actions.dialogue.context import OFFER_SLOT, PROGRAM_SLOT, TOPIC_SLOT, read_context
+from actions.dialogue.context import LAST_PROGRAMS_SLOT, OFFER_SLOT, PROGRAM_SLOT, TOPIC_SLOT, read_context
 from actions.knowledge import KnowledgeBase
 from actions.language import KnowledgeMatcher
 
@@ -81,7 +81,8 @@ def answer_message(topic: str, kb: KnowledgeBase, tracker: Tracker, matcher: Kno
 
 
 def remembered(result: answers.Answer) -> list[EventType]:
-    """What the next question's context keeps of this answer: its topic, and its program when it had one.
+    """What the next question's context keeps of this answer: its topic, its program when it had
+    one, and the programs it was about in its order ("the second one", "the other one").
 
     The inquiry form answers questions with it too, so a follow-up works the same inside it. A
     fallback keeps nothing: the message it could not place is forgotten.
@@ -92,6 +93,7 @@ def remembered(result: answers.Answer) -> list[EventType]:
     if result.programs is not None:
         only = result.programs[0].id if len(result.programs) == 1 else None
         events.append(SlotSet(PROGRAM_SLOT, only))
+        events.append(SlotSet(LAST_PROGRAMS_SLOT, [p.id for p in result.compared or result.programs]))
     return events
 
 

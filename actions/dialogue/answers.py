@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 from actions.dialogue import phrasing
 from actions.dialogue.context import Context
-from actions.knowledge import KnowledgeBase, offerings
+from actions.knowledge import KnowledgeBase, comparisons, offerings
 from actions.knowledge.base import ONLINE
 from actions.knowledge.model import Program
+from actions.language.comparison import Cue
 
 Value = str | int
 
@@ -35,6 +36,9 @@ class Answer:
     offers_inquiry: bool = False
     # Fallbacks forget the message they could not place, so the dialogue goes on as before.
     forget_message: bool = False
+    # A comparison's programs, when `programs` is only the one it picked ("the other one" is
+    # then another of these).
+    compared: tuple[Program, ...] | None = None
 
 
 Handler = Callable[[KnowledgeBase, Context], Answer]
@@ -54,7 +58,12 @@ def handles(topic: str, *, per_program: bool = False) -> Callable[[Handler], Han
 
 
 def answer(topic: str, kb: KnowledgeBase, ctx: Context) -> Answer:
-    return HANDLERS[topic](kb, ctx)
+    """The handler's answer; a question about programs that compares them is answered as a
+    comparison, whichever of these topics the NLU chose ("which one is shorter?" reads as many)."""
+    # A question the NLU took for a topic the article lacks is one only if it names one
+    # ("which is cheaper?"); "wich one is more focused" is a comparison.
+    comparable = topic in _COMPARABLE or (topic == "unknown_topic" and not ctx.unknown_topics)
+    return (compare(kb, ctx) if comparable else None) or HANDLERS[topic](kb, ctx)
 
 
 def combined(results: Sequence[Answer]) -> Answer:
@@ -276,6 +285,9 @@ def difference(kb: KnowledgeBase, ctx: Context) -> Answer:
 
 @handles("fit")
 def fit(kb: KnowledgeBase, ctx: Context) -> Answer:
+    goal = _goal(kb, ctx)
+    if goal:  # "I want to keep patient data safe": the program the knowledge base ties to that
+        return _goal_answer(kb, goal)
     utterances = [Utterance("reply_fit_intro", {"advice": kb.choosing})]
     utterances += [Utterance("reply_fit_program", {"program_name": p.name, "suits": p.suits}) for p in kb.programs]
     utterances.append(Utterance("reply_offer_follow_up", {"phone": kb.admissions.phone}))
@@ -383,3 +395,203 @@ def fallback(kb: KnowledgeBase, ctx: Context) -> Answer:
 def anything_else(kb: KnowledgeBase, ctx: Context) -> Answer:
     """'Yes' or 'no' with nothing pending: offer the next questions rather than guess."""
     return Answer("anything_else", [Utterance("reply_anything_else")])
+
+
+# Topics whose questions may be comparisons in disguise; the others (contact, out of scope...) never are.
+_COMPARABLE = frozenset(
+    {
+        "difference",
+        "fit",
+        "duration",
+        "delivery",
+        "campus",
+        "credential",
+        "curriculum",
+        "careers",
+        "program_info",
+        "definition",
+        "followup",
+    }
+)
+# The topic a comparison on each measure continues ("and the other one?" asks that again).
+_MEASURE_TOPICS = {
+    comparisons.DURATION: "duration",
+    comparisons.CAMPUSES: "campus",
+    comparisons.SCOPE: "curriculum",
+    comparisons.CREDENTIAL: "credential",
+}
+
+
+def _compared(kb: KnowledgeBase, ctx: Context) -> tuple[Program, ...]:
+    """Programs named or pointed at ("which of the two"), else every program."""
+    return ctx.mentioned_programs if len(ctx.mentioned_programs) > 1 else kb.programs
+
+
+def _goal(kb: KnowledgeBase, ctx: Context) -> comparisons.Ranking | None:
+    """The program a stated goal points to ("keeping patient data safe"), when one stands out."""
+    found = comparisons.by_goal(_compared(kb, ctx), ctx.comparison.words)
+    return found if found and len(found.leaders) == 1 else None
+
+
+def compare(kb: KnowledgeBase, ctx: Context) -> Answer | None:
+    """Each measure named, in order, with the figures; then a mode or place; else a goal.
+
+    None when the message does not compare: no measure that compares by itself ("shorter"),
+    and no "which..." with a measure, a mode, a place or a goal that tells programs apart.
+    """
+    if not ctx.comparison.compares and not ctx.comparison.chooser:
+        return None
+    programs = _compared(kb, ctx)
+    measures: dict[str, Cue] = {}
+    for cue in ctx.comparison.cues:
+        measures.setdefault(cue.dimension, cue)  # the first words for each measure say which end
+    parts = [_compare_on(kb, programs, c.dimension, c.most, c.credential) for c in measures.values()]
+    if ctx.modes:
+        parts.append(_compare_offered(kb, programs, ctx))
+    elif ctx.campuses or ctx.unknown_places or ctx.near_me:
+        parts.extend(found for found in [_combinations(kb, ctx, "campus")] if found)
+    if not parts:
+        goal = _goal(kb, ctx)
+        return _goal_answer(kb, goal) if goal else None
+    last = parts[-1]
+    return Answer(
+        last.topic,
+        [u for part in parts for u in part.utterances],
+        last.programs,
+        offers_inquiry=any(part.offers_inquiry for part in parts),
+        compared=programs,
+    )
+
+
+def _led(topic: str, ranking: comparisons.Ranking, utterances: list[Utterance]) -> Answer:
+    """An answer that picked one program, or (tied, level) was about them all."""
+    picked = ranking.leaders if len(ranking.leaders) == 1 else ranking.leaders + ranking.rest
+    return Answer(topic, utterances, picked)
+
+
+def _compare_on(
+    kb: KnowledgeBase, programs: tuple[Program, ...], dimension: str, most: bool, credential: str | None
+) -> Answer:
+    topic = _MEASURE_TOPICS[dimension]
+    if len(programs) < 2:  # one program in knowledge/: nothing to compare it with, only its facts
+        return HANDLERS[topic](kb, _about(programs))
+    if dimension == comparisons.CREDENTIAL:
+        return _compare_credentials(kb, programs, most, credential)
+    ranking = comparisons.by(kb, programs, dimension, most)
+    single = len(ranking.leaders) == 1
+    leader = ranking.leaders[0]
+    if dimension == comparisons.DURATION:
+        if single:
+            others = phrasing.join([phrasing.months_for(p) for p in ranking.rest])
+            response = "reply_comparison_longest" if most else "reply_comparison_quickest"
+            values: dict[str, Value] = {"program_name": leader.name, "duration_months": leader.duration_months}
+            return _led(topic, ranking, [Utterance(response, {**values, "others": others})])
+        if ranking.level:
+            names = phrasing.join([p.name for p in programs])
+            same: dict[str, Value] = {"program_names": names, "duration_months": leader.duration_months}
+            return _led(topic, ranking, [Utterance("reply_comparison_same_duration", same)])
+        return _led(topic, ranking, duration(kb, _about(programs)).utterances)
+    if dimension == comparisons.CAMPUSES:
+        if single:
+            response = "reply_comparison_most_campuses" if most else "reply_comparison_fewest_campuses"
+            values = {
+                "program_name": leader.name,
+                "campuses": phrasing.campus_count(kb, leader),
+                "others": phrasing.join([phrasing.campuses_for(kb, p) for p in ranking.rest]),
+            }
+            return _led(topic, ranking, [Utterance(response, values)])
+        return _led(topic, ranking, [_where(kb, p) for p in programs])
+    # Scope: the broadest (or most focused) first, then what the others cover.
+    if single:
+        response = "reply_comparison_broadest" if most else "reply_comparison_most_focused"
+        values = {"program_name": leader.name, "scope": leader.scope, "topics": phrasing.join(leader.topics_covered)}
+        return _led(topic, ranking, [Utterance(response, values), *curriculum(kb, _about(ranking.rest)).utterances])
+    return _led(topic, ranking, curriculum(kb, _about(programs)).utterances)
+
+
+def _compare_credentials(
+    kb: KnowledgeBase, programs: tuple[Program, ...], most: bool, credential: str | None
+) -> Answer:
+    """'Which leads to a certificate?' (the one named) or 'which to a higher credential?'."""
+    if credential:
+        fitting = tuple(p for p in programs if comparisons.leads_to(p, credential))
+        ranking = comparisons.Ranking(fitting, tuple(p for p in programs if p not in fitting))
+    else:
+        ranking = comparisons.by_credential(programs, most)
+    caveat = Utterance("reply_credential_caveat", {"phone": kb.admissions.phone})
+    each = {
+        p.id: Utterance("reply_credential", {"program_name": p.name, "credential": p.typical_credential})
+        for p in programs
+    }
+    if not ranking.leaders:
+        none = Utterance("reply_comparison_credential_none")
+        return Answer("credential", [none, *each.values(), caveat], programs)
+    if len(ranking.leaders) == 1 and ranking.rest:
+        leader = ranking.leaders[0]
+        one = Utterance(
+            "reply_comparison_credential_one", {"program_name": leader.name, "credential": leader.typical_credential}
+        )
+        return _led("credential", ranking, [one, *(each[p.id] for p in ranking.rest), caveat])
+    return Answer("credential", [*(each[p.id] for p in ranking.leaders + ranking.rest), caveat], programs)
+
+
+def _compare_offered(kb: KnowledgeBase, programs: tuple[Program, ...], ctx: Context) -> Answer:
+    """'Which can be done online?': the programs offered so, then how to study the others."""
+    verdicts = [offerings.ask(kb, p, ctx.campuses, ctx.modes) for p in programs]
+    first = verdicts[0]
+    asked = phrasing.ways(kb, first.asked) if first.asked else phrasing.mode_labels(kb, first.asked_modes)
+    yes = [v for v in verdicts if v.yes]
+    topic = "campus" if ctx.campuses else "delivery"
+    if not yes:
+        none = Utterance("reply_comparison_offered_none", {"asked": asked})
+        return Answer(topic, [none, *(_where(kb, p) for p in programs)], programs)
+    values: dict[str, Value] = {
+        "program_names": phrasing.join([v.program.name for v in yes]),
+        "asked": asked,
+        # One program: how it is offered so; several: each one's name first.
+        "details": phrasing.ways(kb, yes[0].matches)
+        if len(yes) == 1
+        else phrasing.join([f"{v.program.name} {phrasing.ways(kb, v.matches)}" for v in yes]),
+    }
+    if len(yes) == len(verdicts):
+        return Answer(topic, [Utterance("reply_comparison_offered_all", values)], programs)
+    instead = [
+        Utterance(
+            "reply_comparison_offered_instead",
+            {"program_name": v.program.name, "asked": asked, "others": phrasing.ways(kb, v.others)},
+        )
+        for v in verdicts
+        if not v.yes
+    ]
+    picked = (yes[0].program,) if len(yes) == 1 else tuple(v.program for v in yes)
+    # "Only X can be studied on campus at Tulsa, OK" needs no ": on campus at Tulsa, OK" after it.
+    only = "reply_comparison_offered_only_as_asked" if values["details"] == asked else "reply_comparison_offered_only"
+    return Answer(topic, [Utterance(only, values), *instead], picked)
+
+
+def _goal_answer(kb: KnowledgeBase, goal: comparisons.Ranking) -> Answer:
+    leader = goal.leaders[0]
+    values: dict[str, Value] = {
+        "program_name": leader.name,
+        "careers": phrasing.join(leader.careers, "or"),
+        "suits": leader.suits,
+    }
+    utterances = [Utterance("reply_comparison_goal", values)]
+    utterances += [Utterance("reply_fit_program", {"program_name": p.name, "suits": p.suits}) for p in goal.rest]
+    utterances.append(Utterance("reply_offer_follow_up", {"phone": kb.admissions.phone}))
+    return Answer("fit", utterances, (leader,), offers_inquiry=True, compared=goal.leaders + goal.rest)
+
+
+def _about(programs: tuple[Program, ...]) -> Context:
+    """A context about exactly these programs, to reuse a per-program handler."""
+    return Context(
+        mentioned_programs=programs,
+        remembered_program=None,
+        all_programs=programs,
+        asks_about_all=False,
+        campuses=(),
+        unknown_places=(),
+        terms=(),
+        unknown_topics=(),
+        previous_topic=None,
+    )

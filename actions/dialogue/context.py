@@ -8,14 +8,18 @@ from typing import Any, Protocol, TypeVar
 
 from rasa_sdk import Tracker
 
+from actions.dialogue import references
 from actions.knowledge import KnowledgeBase
 from actions.knowledge.model import Campus, Program, Term, UnknownTopic
 from actions.language import CAMPUS, MODE, PROGRAM, TERM, UNKNOWN_TOPIC, KnowledgeMatcher
 from actions.language.clauses import Clause
+from actions.language.comparison import NO_COMPARISON, Comparison
 from actions.language.places import Places
 
 PROGRAM_SLOT = "program"
 TOPIC_SLOT = "last_topic"
+# The programs the last answer was about, in its order ("the second one", "both").
+LAST_PROGRAMS_SLOT = "last_programs"
 OFFER_SLOT = "offered_inquiry"
 # The entity the NLU's language step gives a message in another language (ISO 639-1 code).
 LANGUAGE_ENTITY = "language"
@@ -43,6 +47,8 @@ class Context:
     also_asks: str | None = None
     # The language of a message that is not in English ("es"); None for English.
     language: str | None = None
+    # What the message compares the programs on ("which one is shorter?"), if anything.
+    comparison: Comparison = NO_COMPARISON
 
     @property
     def programs(self) -> tuple[Program, ...]:
@@ -64,6 +70,7 @@ def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher,
         entities = [e for e in entities if part.start <= int(e.get("start", -1)) < part.end]
     reading = matcher.read(text) if not text.startswith("/") else None
     mentions = reading.mentions if reading else []
+    pointing = reading.references if reading else ()
     places = reading.places if reading else Places((), False)
     found: dict[str, list[str]] = {
         kind: [m.id for m in mentions if m.kind == kind] for kind in (PROGRAM, CAMPUS, TERM, UNKNOWN_TOPIC, MODE)
@@ -90,10 +97,17 @@ def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher,
             if not any(extracted.lower() in known.lower() for known in unknown_places):
                 unknown_places.append(extracted)
 
-    remembered = tracker.get_slot(PROGRAM_SLOT)
+    remembered = kb.program(tracker.get_slot(PROGRAM_SLOT) or "")
+    # Named in the text (with where), then Rasa's entities (payloads) after the text.
+    named = [(m.start, p) for m in mentions if m.kind == PROGRAM and (p := kb.program(m.id))]
+    named += [
+        (len(text), p) for p in _unique(kb.program(i) for i in found[PROGRAM]) if p.id not in {q.id for _, q in named}
+    ]
+    last = tracker.get_slot(LAST_PROGRAMS_SLOT) or []
+    memory = references.Memory(remembered, _unique(kb.program(str(i)) for i in last))
     return Context(
-        mentioned_programs=_unique(kb.program(i) for i in found[PROGRAM]),
-        remembered_program=kb.program(remembered) if remembered else None,
+        mentioned_programs=references.meant(kb, named, pointing, memory),
+        remembered_program=remembered,
         all_programs=kb.programs,
         asks_about_all=matcher.asks_about_all(text),
         campuses=_unique(kb.campus(i) for i in found[CAMPUS]),
@@ -105,6 +119,7 @@ def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher,
         previous_topic=tracker.get_slot(TOPIC_SLOT),
         also_asks=_also_asks(message),
         language=_language(message),
+        comparison=reading.comparison if reading else NO_COMPARISON,
     )
 
 

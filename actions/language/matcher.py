@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
 import spacy
 from spacy.language import Language
@@ -19,7 +18,11 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from actions.knowledge import KnowledgeBase
+from actions.language.comparison import NO_COMPARISON, Comparison, ComparisonFinder
 from actions.language.places import PlaceFinder, Places
+from actions.language.references import Reference, find_references
+from actions.language.similarity import FUZZY_MIN_LENGTH, FUZZY_THRESHOLD
+from actions.language.similarity import similarity as _similarity
 
 PROGRAM = "program"
 CAMPUS = "campus"
@@ -31,8 +34,6 @@ KINDS = (PROGRAM, CAMPUS, TERM, UNKNOWN_TOPIC, MODE)
 # Long messages are legal input but nobody names a program after the first few sentences;
 # bounding the text keeps matching cost flat whatever a visitor pastes.
 MAX_CHARS = 600
-FUZZY_MIN_LENGTH = 5
-FUZZY_THRESHOLD = 0.84
 # Words that ask about every program at once ("how long are the programs?").
 ALL_PROGRAMS_CUES = frozenset({"programs", "both", "each", "courses", "them", "they", "either", "two"})
 # How visitors name the delivery modes, besides the knowledge base's own labels (the
@@ -58,6 +59,9 @@ class Reading:
 
     mentions: list[Mention]
     places: Places
+    # What the programs are compared on, and the phrases pointing back at programs.
+    comparison: Comparison = NO_COMPARISON
+    references: tuple[Reference, ...] = ()
 
 
 class KnowledgeMatcher:
@@ -70,6 +74,7 @@ class KnowledgeMatcher:
             self._exact.add(f"{kind}:{identifier}", patterns)
             self._aliases[kind].extend((name.lower(), identifier) for name in names)
         self._places = PlaceFinder(self._nlp)
+        self._comparisons = ComparisonFinder(self._nlp)
 
     def find(self, text: str) -> list[Mention]:
         """All mentions in `text`, longest match first where two overlap, in text order."""
@@ -82,7 +87,10 @@ class KnowledgeMatcher:
         taken = {i for _, span in spans for i in range(span.start, span.end)}
         places = self._places.find(doc)
         free = tuple(p for p in places.named if not taken.intersection(range(p.start, p.end)))
-        return Reading([m for m, _ in spans], Places(free, places.near_me))
+        references = tuple(find_references(doc, self._comparisons.cues(doc)))
+        pointing = frozenset(i for r in references for i in r.tokens)
+        comparison = self._comparisons.find(doc, skip=pointing)
+        return Reading([m for m, _ in spans], Places(free, places.near_me), comparison, references)
 
     def _spans(self, doc: Doc) -> list[tuple[Mention, Span]]:
         by_kind: dict[str, list[Span]] = {kind: [] for kind in KINDS}
@@ -127,16 +135,6 @@ class KnowledgeMatcher:
                 if _similarity(window.text.lower(), alias) >= FUZZY_THRESHOLD:
                     found.append(Span(doc, start, start + width, label=identifier))
         return found
-
-
-def _similarity(candidate: str, alias: str) -> float:
-    """0..1 closeness; typos rarely hit the first letter, so a different one rules it out."""
-    if not candidate or candidate[0] != alias[0] or abs(len(candidate) - len(alias)) > 3:
-        return 0.0
-    matcher = SequenceMatcher(None, candidate, alias)
-    if matcher.quick_ratio() < FUZZY_THRESHOLD:
-        return 0.0
-    return matcher.ratio()
 
 
 def _names(kb: KnowledgeBase) -> Iterable[tuple[str, str, list[str]]]:
