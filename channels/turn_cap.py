@@ -19,7 +19,8 @@ from rasa.shared.core.events import SessionStarted, UserUttered
 
 
 def _configured(store: TrackerStore) -> TrackerStore:
-    # The agent holds the configured store inside Rasa's AwaitableTrackerStore.
+    # The agent holds the configured store inside Rasa's FailSafeTrackerStore (a store that is
+    # not async, inside an AwaitableTrackerStore too: that one is asked for the tracker).
     return getattr(store, "_tracker_store", store)
 
 

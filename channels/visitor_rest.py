@@ -149,7 +149,7 @@ class VisitorRestInput(RestInput):
                 and expects_reply(message.text)
             ):
                 logger.error("No reply to a message in conversation %s; sending the apology", message.sender_id)
-                await collector.send_text_message(message.sender_id, await self._apology(message.sender_id))
+                await collector.send_text_message(message.sender_id, await self._apology(message))
 
         webhook = super().blueprint(answer_or_apologise)
         receive_route = f"{webhook.name}.receive"
@@ -235,18 +235,22 @@ class VisitorRestInput(RestInput):
 
     async def _turn_cap_reply(self, message: UserMessage) -> dict[str, Any]:
         """The domain's fresh-start offer (its button starts a new session), with the phone number."""
-        return await self._render(TURN_CAP_RESPONSE, message.sender_id)
+        return await self._render(TURN_CAP_RESPONSE, message)
 
-    async def _apology(self, sender_id: str) -> str:
+    async def _apology(self, message: UserMessage) -> str:
         """The domain's apology wording, with the phone number from the knowledge base."""
-        return (await self._render(APOLOGY_RESPONSE, sender_id))["text"]
+        return (await self._render(APOLOGY_RESPONSE, message))["text"]
 
-    async def _render(self, response_name: str, sender_id: str) -> dict[str, Any]:
-        """A domain response rendered by Rasa's own generator, its phone number from the knowledge base."""
+    async def _render(self, response_name: str, message: UserMessage) -> dict[str, Any]:
+        """A domain response rendered by Rasa's own generator, its phone number from the knowledge base.
+
+        For the message's output channel, as Rasa renders the domain's responses: a variation the
+        domain writes for this channel (`channel: collector` for the webhook) applies here too.
+        """
         assert self._agent is not None, "the request middleware records the agent first"
         phone = knowledge.current().admissions.phone
         rendered = await self._agent.nlg.generate(
-            response_name, DialogueStateTracker(sender_id, []), self.name(), phone=phone
+            response_name, DialogueStateTracker(message.sender_id, []), message.output_channel.name(), phone=phone
         )
         assert rendered is not None, f"domain.yml has no {response_name}"
         return rendered

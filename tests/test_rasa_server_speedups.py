@@ -33,7 +33,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
-from channels import patching, server, speedups, tracker_store
+from actions.privacy import log_masking
+from channels import patching, privacy_patches, server, speedups, tracker_store
 from channels.patching import Patch, RefusedPatches
 from channels.tracker_store import SQLTrackerStore
 from tests.conftest import ROOT
@@ -279,8 +280,12 @@ def test_the_entry_point_logs_the_speedups_line_as_rasa_logs_then_starts_rasa(mo
     monkeypatch.setattr("rasa.__main__.main", lambda: started.append(sys.argv[1:]))
     monkeypatch.setattr(sys, "argv", ["rasa", "run", "--enable-api"])
     monkeypatch.setenv(speedups.SWITCH, "off")
-    with bare_root_logger():
-        server.main()
+    try:
+        with bare_root_logger():
+            server.main()
+    finally:  # what the entry point installs besides the speedups, so later tests find plain Rasa
+        privacy_patches.uninstall()
+        log_masking.uninstall()
     assert started == [["run", "--enable-api"]]
     layout = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO     channels\.speedups  - "
     logged = capsys.readouterr().err.splitlines()
