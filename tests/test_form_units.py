@@ -22,6 +22,7 @@ from actions.inquiry.form_actions import SubmitInquiry
 from actions.inquiry.replies import MIN_CONFIDENCE, NOT_AN_ANSWER, Reply
 from actions.inquiry.validators import Invalid, full_name
 from tests.conftest import DOMAIN, PHONE
+from tests.test_form_questions import in_form, outside
 from tests.test_inquiry_form import COMPLETE, KB, Result, answer, leads_db, make_tracker, run, say  # noqa: F401 (fixture)
 
 
@@ -125,6 +126,15 @@ def test_the_stop_question_offers_to_stop_or_continue_and_each_button_does_so():
     assert continued.responses == ["reply_inquiry_continue"] and continued.slot("confirming_stop") is False
 
 
+@pytest.mark.parametrize("requested", ["lead_name", "lead_email", "lead_phone"])
+def test_a_question_not_shaped_like_one_is_still_answered_when_the_nlu_is_sure(requested):
+    """No question mark or question word: the NLU's intent tells it is a question, not an answer."""
+    text = "tell me the program length"
+    result = in_form(requested, text, "ask_duration")
+    assert result.texts == outside(text, "ask_duration") and result.texts
+    assert result.slot(requested) is None and result.slot("lead_failures") == "<unset>"
+
+
 # Every slot the form's actions set is one the domain declares
 
 
@@ -142,6 +152,9 @@ def slot_names(result: Result) -> set[str]:
         ("lead_email", "ana@example.com", "inform"),
         ("lead_email", "not an email", "inform"),
         ("lead_program", "how long is it?", "ask_duration"),
+        ("lead_email", "can I stop?", "stop"),
+        ("lead_email", "stop", "stop"),
+        ("lead_email", "tell me the program length", "ask_duration"),
         ("lead_contact_method", "email", "inform"),
         ("lead_consent", "yes", "affirm"),
         ("lead_confirmed", "change my email", "inform"),
