@@ -231,3 +231,13 @@ def test_a_lead_the_store_cannot_take_is_confirmed_again(tmp_path, monkeypatch):
         runtime.lead_store.cache_clear()
     assert result.texts == [say("reply_inquiry_not_saved", phone=PHONE)]
     assert [(e["name"], e["value"]) for e in result.events if e.get("event") == "slot"] == [("lead_confirmed", None)]
+
+
+def test_a_refused_answer_is_logged_by_field_and_try_never_by_value(caplog):
+    caplog.set_level(logging.INFO, logger=form_actions.__name__)
+    first = answer("lead_email", "ana at example")
+    answer("lead_email", "ana at example dot com", slots={"lead_failures": first.slot("lead_failures")})
+    assert logged(caplog) == [
+        "inquiry field lead_email rejected (attempt 1)",
+        "inquiry field lead_email rejected (attempt 2)",
+    ]
