@@ -1,7 +1,7 @@
-"""The lead store's queries at their edges, fast on SQLite: the delivery queue's order and
-walk, re-queueing one lead, the retention and export bookkeeping, and times written by a
-server whose clock is not on UTC. tests/test_lead_store.py covers the round trip and the
-migrations (also on PostgreSQL)."""
+"""The lead store's queries at their edges: the delivery queue's order and walk, re-queueing
+one lead, the retention and export bookkeeping, and times written by a server whose clock is
+not on UTC. Fast on SQLite; the slow suite runs them on PostgreSQL too (tests/test_lead_store.py's
+`store` fixture), which covers the round trip and the migrations."""
 
 from __future__ import annotations
 
@@ -13,14 +13,17 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from actions.inquiry.store import DELIVERED, FAILED, PENDING, Lead, LeadStore, StoreUnavailable, leads
+from tests import test_lead_store
 from tests.test_lead_store import make_lead
 
 MOMENT = datetime(2026, 9, 1, 12, 0, tzinfo=timezone.utc)
 LONG_REASON = "CRM answered HTTP 422: " + "x" * 600  # a CRM's long explanation
+# The lead store on SQLite, and in the slow suite on a real PostgreSQL server too.
+store, postgres_url = test_lead_store.store, test_lead_store.postgres_url
 
 
 @pytest.fixture
-def store(tmp_path) -> Iterator[LeadStore]:
+def sqlite_store(tmp_path) -> Iterator[LeadStore]:
     lead_store = LeadStore(f"sqlite:///{tmp_path / 'leads.sqlite3'}")
     yield lead_store
     lead_store.dispose()
@@ -61,18 +64,18 @@ def ids(leads: list[Lead]) -> list[str]:
 # --- The SQLite connection's settings ---------------------------------------------------------
 
 
-def test_a_sqlite_store_waits_30_seconds_for_another_writer_and_zeroes_what_it_deletes(store):
+def test_a_sqlite_store_waits_30_seconds_for_another_writer_and_zeroes_what_it_deletes(sqlite_store):
     """Several action server processes write one file: a writer waits for another's lock rather
     than failing the visitor's save; an erased lead leaves no readable bytes in free pages."""
-    with store._engine.connect() as connection:
+    with sqlite_store._engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
         assert connection.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
 
 
-def test_an_erased_lead_leaves_no_trace_in_the_sqlite_file(store, tmp_path):
-    lead, kept = saved(store, make_lead(1, email="erase.me.please@example.com"), make_lead(2))
-    assert store.delete([lead.id]) == 1
-    store.dispose()
+def test_an_erased_lead_leaves_no_trace_in_the_sqlite_file(sqlite_store, tmp_path):
+    lead, kept = saved(sqlite_store, make_lead(1, email="erase.me.please@example.com"), make_lead(2))
+    assert sqlite_store.delete([lead.id]) == 1
+    sqlite_store.dispose()
     raw = (tmp_path / "leads.sqlite3").read_bytes()
     assert b"erase.me.please@example.com" not in raw
     assert kept.answers["email"].encode() in raw  # the check reads the real file
