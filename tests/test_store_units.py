@@ -100,9 +100,9 @@ def test_a_lead_created_exactly_at_the_window_start_is_a_repeat(store):
     assert found is not None and found.id == earlier.id
 
 
-def test_the_repeat_is_the_newest_earlier_lead_not_the_one_with_the_smallest_id(store):
-    older = make_lead(1, id=uuid_with(2), created_at=MOMENT)
-    newer = make_lead(1, id=uuid_with(1), created_at=MOMENT + timedelta(minutes=5))
+def test_the_repeat_is_the_newest_earlier_lead_not_the_first_saved_nor_the_smallest_id(store):
+    older = make_lead(1, id=uuid_with(1), created_at=MOMENT)
+    newer = make_lead(1, id=uuid_with(2), created_at=MOMENT + timedelta(minutes=5))
     saved(store, older, newer)
     found = store.latest_repeat(make_lead(1), since=MOMENT - timedelta(hours=1))
     assert found is not None and found.id == newer.id
