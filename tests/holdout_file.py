@@ -140,7 +140,7 @@ class Expect(_Strict):
         return values
 
     def checks(self) -> dict[str, Any]:
-        """The checks given, in file order, with plain values."""
+        """The checks given (in the schema's order), with plain values."""
         return {name: _plain(value) for name, value in self.__dict__.items() if value is not None}
 
 
