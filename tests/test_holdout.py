@@ -171,8 +171,9 @@ def test_shortest_wants_the_shorter_program_first_with_both_figures(checker, kb)
     assert failures(checker, {"longest": True}, right) != []
     without_figures = f"{short.name} is the shorter one."
     assert failures(checker, {"shortest": True}, without_figures) != []
-    # The general comparison names both with their months, but does not say which is shorter first.
-    difference = answered("difference", "which one is shorter?", "ask_difference")
+    # The general comparison names both with their months, but does not say which is shorter first
+    # ("which one is shorter?" is answered as a comparison now: "how do they compare?" is not one).
+    difference = answered("difference", "how do they compare?", "ask_difference")
     assert failures(checker, {"shortest": True}, difference) != []
 
 
