@@ -17,7 +17,15 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge, language
 from actions.dialogue import answers, several, suggestions
-from actions.dialogue.context import LAST_PROGRAMS_SLOT, OFFER_SLOT, PROGRAM_SLOT, TOPIC_SLOT, read_context
+from actions.dialogue.context import (
+    LAST_CAMPUSES_SLOT,
+    LAST_MODES_SLOT,
+    LAST_PROGRAMS_SLOT,
+    OFFER_SLOT,
+    PROGRAM_SLOT,
+    TOPIC_SLOT,
+    read_context,
+)
 from actions.knowledge import KnowledgeBase
 from actions.language import KnowledgeMatcher
 
@@ -82,14 +90,19 @@ def answer_message(topic: str, kb: KnowledgeBase, tracker: Tracker, matcher: Kno
 
 def remembered(result: answers.Answer) -> list[EventType]:
     """What the next question's context keeps of this answer: its topic, its program when it had
-    one, and the programs it was about in its order ("the second one", "the other one").
+    one, the programs it was about in its order ("the second one", "the other one"), and the
+    campuses and modes a yes-or-no answer was about ("and the other one?" asks them again).
 
     The inquiry form answers questions with it too, so a follow-up works the same inside it. A
     fallback keeps nothing: the message it could not place is forgotten.
     """
     if result.forget_message:
         return []
-    events: list[EventType] = [SlotSet(TOPIC_SLOT, result.topic)]
+    events: list[EventType] = [
+        SlotSet(TOPIC_SLOT, result.topic),
+        SlotSet(LAST_CAMPUSES_SLOT, [c.id for c in result.campuses]),
+        SlotSet(LAST_MODES_SLOT, list(result.modes)),
+    ]
     if result.programs is not None:
         only = result.programs[0].id if len(result.programs) == 1 else None
         events.append(SlotSet(PROGRAM_SLOT, only))

@@ -8,13 +8,13 @@ so every answer can be tested without Rasa running.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from actions.dialogue import phrasing
 from actions.dialogue.context import Context
 from actions.knowledge import KnowledgeBase, comparisons, offerings
 from actions.knowledge.base import ONLINE
-from actions.knowledge.model import Program
+from actions.knowledge.model import Campus, Program
 from actions.language.comparison import Cue
 
 Value = str | int
@@ -39,6 +39,9 @@ class Answer:
     # A comparison's programs, when `programs` is only the one it picked ("the other one" is
     # then another of these).
     compared: tuple[Program, ...] | None = None
+    # The campuses and modes a yes-or-no answer was about ("and the other one?" asks them again).
+    campuses: tuple[Campus, ...] = ()
+    modes: tuple[str, ...] = ()
 
 
 Handler = Callable[[KnowledgeBase, Context], Answer]
@@ -168,16 +171,21 @@ def _combinations(kb: KnowledgeBase, ctx: Context, topic: str) -> Answer | None:
     asks_mode = len(ctx.modes) == 1 and ctx.modes != (ONLINE,)
     if not (ctx.campuses or places or asks_mode):
         return None
-    if ctx.campuses and not ctx.mentioned_programs and not ctx.modes:
-        # "What is offered at <campus>?": the campus's programs, not a verdict on each.
+    about_one = ctx.points_back and ctx.remembered_program is not None and not ctx.asks_about_all
+    if ctx.campuses and not ctx.mentioned_programs and not ctx.modes and not about_one:
+        # "What is offered at <campus>?": the campus's programs, not a verdict on each
+        # ("is it offered at <campus>?" is about the program discussed).
         offers = [
             Utterance("reply_campus_offers", {"campus": c.label, "offers": phrasing.offers_at(kb, kb.offerings_at(c))})
             for c in ctx.campuses
         ]
         return Answer(topic, places + offers, None)
     if ctx.campuses or not places:
+        if len(ctx.programs) > 1:  # "can I do either one hybrid?": the ones that can, first
+            offered = _compare_offered(kb, ctx.programs, ctx)
+            return replace(offered, utterances=places + offered.utterances, campuses=ctx.campuses, modes=ctx.modes)
         verdicts = [_verdict(kb, offerings.ask(kb, p, ctx.campuses, ctx.modes)) for p in ctx.programs]
-        return Answer(topic, places + verdicts, ctx.programs)
+        return Answer(topic, places + verdicts, ctx.programs, campuses=ctx.campuses, modes=ctx.modes)
     # Only places the college lacks (or "near me"): the campuses, and where each program is; never a yes.
     return Answer(topic, places + [_where(kb, p) for p in ctx.programs], ctx.programs)
 
@@ -318,6 +326,9 @@ def unknown_topic(kb: KnowledgeBase, ctx: Context) -> Answer:
     found = None if ctx.unknown_topics else _combinations(kb, ctx, "campus")
     if found:  # no topic the article lacks, but a program x place question: answer that
         return found
+    goal = None if ctx.unknown_topics else _goal(kb, ctx)
+    if goal:  # "what if I care about keeping patient data safe": the program that goal points to
+        return _goal_answer(kb, goal)
     if ctx.unknown_topics:
         topics = phrasing.join([t.name for t in ctx.unknown_topics])
         return Answer(
@@ -336,6 +347,9 @@ def followup(kb: KnowledgeBase, ctx: Context) -> Answer:
     if not ctx.mentioned_programs and not ctx.asks_about_all and ctx.also_asks in PROGRAM_TOPICS:
         return answer(str(ctx.also_asks), kb, ctx)
     topic = ctx.previous_topic if ctx.previous_topic in PROGRAM_TOPICS else "program_info"
+    if not (ctx.campuses or ctx.modes or ctx.unknown_places or ctx.near_me):
+        # "Is billing offered in Tulsa?" - "and the other one?": at Tulsa too.
+        ctx = replace(ctx, campuses=ctx.previous_campuses, modes=ctx.previous_modes)
     return answer(topic, kb, ctx)
 
 
@@ -411,6 +425,7 @@ _COMPARABLE = frozenset(
         "program_info",
         "definition",
         "followup",
+        "coding_in_hit",
     }
 )
 # The topic a comparison on each measure continues ("and the other one?" asks that again).

@@ -20,6 +20,9 @@ PROGRAM_SLOT = "program"
 TOPIC_SLOT = "last_topic"
 # The programs the last answer was about, in its order ("the second one", "both").
 LAST_PROGRAMS_SLOT = "last_programs"
+# The campuses and modes (ids) the last yes-or-no answer was about ("and the other one?").
+LAST_CAMPUSES_SLOT = "last_campuses"
+LAST_MODES_SLOT = "last_modes"
 OFFER_SLOT = "offered_inquiry"
 # The entity the NLU's language step gives a message in another language (ISO 639-1 code).
 LANGUAGE_ENTITY = "language"
@@ -49,6 +52,11 @@ class Context:
     language: str | None = None
     # What the message compares the programs on ("which one is shorter?"), if anything.
     comparison: Comparison = NO_COMPARISON
+    # "Is it offered in Tulsa?": the message points back at the program discussed ("it", "the program").
+    points_back: bool = False
+    # The campuses and modes the last yes-or-no answer was about, for a follow-up that names none.
+    previous_campuses: tuple[Campus, ...] = ()
+    previous_modes: tuple[str, ...] = ()
 
     @property
     def programs(self) -> tuple[Program, ...]:
@@ -120,6 +128,9 @@ def read_context(tracker: Tracker, kb: KnowledgeBase, matcher: KnowledgeMatcher,
         also_asks=_also_asks(message),
         language=_language(message),
         comparison=reading.comparison if reading else NO_COMPARISON,
+        points_back=bool(reading and reading.points_back),
+        previous_campuses=_unique(kb.campus(str(i)) for i in tracker.get_slot(LAST_CAMPUSES_SLOT) or []),
+        previous_modes=tuple(m for m in (tracker.get_slot(LAST_MODES_SLOT) or []) if m in kb.delivery_modes),
     )
 
 

@@ -39,7 +39,12 @@ CUE_PHRASES: dict[str, tuple[str, ...]] = {
         *("job", "jobs", "career", "careers", "work as", "work in", "become a", "employment", "positions"),
         "what can i do with",
     ),
-    "curriculum": ("learn", "cover", "covers", "curriculum", "subjects", "taught", "coursework", "topics", "classes"),
+    "curriculum": (
+        *("learn", "cover", "covers", "curriculum", "subjects", "taught", "coursework", "topics", "classes"),
+        # "study" alone is often where or how ("can I study online"); what is studied is this.
+        *("what will i study", "what would i study", "what do i study", "what do you study", "what will we study"),
+        *("what would we study", "what do we study", "what will i be studying", "what would i be studying"),
+    ),
     "difference": ("difference", "different", "differ", "compare", "comparison", "vs", "versus", "same as"),
     "fit": ("right for me", "best for me", "better for me", "should i choose", "should i pick", "good fit"),
     "contact": (

@@ -13,6 +13,7 @@ over the whole message, as before.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from actions.dialogue.cues import cue_topics
 from actions.language.clauses import Clause, clauses
 from actions.language.matcher import KnowledgeMatcher
 
+# "What about the other one", "and how about billing": which program, not what about it.
+_WHAT_ABOUT = re.compile(r"^(?:and\s+|so\s+|ok\s+)?(?:what|how)\s+about\b", re.IGNORECASE)
 # A reply stays readable; a fourth question in one message is left for the next turn.
 MAX_QUESTIONS = 3
 # Intents that are not a question of their own: "and billing?" repeats one, a fallback places none.
@@ -36,12 +39,24 @@ class Question:
 
 
 def questions_asked(text: str, ranking: Iterable[Mapping[str, Any]], matcher: KnowledgeMatcher) -> list[Question]:
-    """Each question of a message that asks two or more, in order; [] for a message that asks one (or none)."""
+    """Each question of a message that asks two or more, in order; [] for a message that asks one (or none).
+
+    "What about the other program, how long is that?" asks one thing: its first clause only
+    says which program (it has no cue), so the question is the other clause's. When the NLU
+    took the message for another question ("tell me about it"), that one is returned alone.
+    """
     asking = [clause for clause in clauses(text) if clause.asks]
     if len(asking) < 2:
         return []
     ranked = ranked_topics(ranking)
-    picked = [_best(cue_topics(c.text, matcher.read(c.text)), ranked) for c in asking]
+    cues = [cue_topics(c.text, matcher.read(c.text)) for c in asking]
+    pointing = [not found and bool(_WHAT_ABOUT.match(c.text)) for c, found in zip(asking, cues, strict=True)]
+    cued = [(c, _best(found, ranked)) for c, found in zip(asking, cues, strict=True) if found]
+    nlu_topic = next(iter(ranked), None)
+    if any(pointing) and len(cued) == 1 and cued[0][1] != nlu_topic:
+        clause, topic = cued[0]
+        return [Question(topic, clause)] if topic else []
+    picked = [_best(found, ranked) for found in cues]
     spare = iter([t for t, confidence in ranked.items() if confidence >= MIN_INTENT_CONFIDENCE and t not in picked])
     found: dict[str, Question] = {}
     for clause, topic in zip(asking, picked, strict=True):

@@ -82,6 +82,9 @@ class FormField:
     # A message shaped like a question (actions/language/question_shape.py) is answered, never
     # taken as this field's value. Off where questions are answers: a yes/no consent, the summary.
     questions_first: bool = True
+    # The answer is a program the conversation is then about: a question asked after it ("can I
+    # do it hybrid?") is about the program chosen.
+    chooses_program: bool = False
 
     def is_asked(self, tracker: Tracker) -> bool:
         return self.asked_if is None or self.asked_if(tracker)
@@ -154,6 +157,7 @@ DETAILS: tuple[FormField, ...] = (
         display=prompts.show_program,
         names=("program",),
         dependents=("lead_study_option",),  # the options are the program's
+        chooses_program=True,
     ),
     FormField(
         "lead_study_option",

@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge, language
 from actions.dialogue import answers, suggestions
+from actions.dialogue.context import LAST_PROGRAMS_SLOT, PROGRAM_SLOT
 from actions.inquiry import consent, fields, intake
 from actions.inquiry.fields import FormField
 from actions.inquiry.lead_builder import build_lead
@@ -153,7 +154,8 @@ class ValidateInquiryForm(FormValidationAction):
             if field.record_slot
             else []
         )
-        return [SlotSet(field.slot, value), *recorded, *cleared, SlotSet("lead_failures", failures)]
+        context = _program_context(value) if field.chooses_program else []
+        return [SlotSet(field.slot, value), *recorded, *cleared, SlotSet("lead_failures", failures), *context]
 
     @staticmethod
     def _reopen(dispatcher: CollectingDispatcher, field: FormField, reopen: Reopen) -> list[EventType]:
@@ -191,6 +193,14 @@ class ValidateInquiryForm(FormValidationAction):
         for utterance in result.utterances:
             dispatcher.utter_message(response=utterance.response, **utterance.values)
         return [SlotSet(field.slot, None), *remembered(result)]
+
+
+def _program_context(value: Any) -> list[EventType]:
+    """A program chosen in the form is the one the conversation is on ("not sure" changes nothing)."""
+    program = knowledge.current().program(value) if isinstance(value, str) else None
+    if program is None:
+        return []
+    return [SlotSet(PROGRAM_SLOT, program.id), SlotSet(LAST_PROGRAMS_SLOT, [program.id])]
 
 
 class SubmitInquiry(Action):

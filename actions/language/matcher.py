@@ -20,7 +20,7 @@ from spacy.util import filter_spans
 from actions.knowledge import KnowledgeBase
 from actions.language.comparison import NO_COMPARISON, Comparison, ComparisonFinder
 from actions.language.places import PlaceFinder, Places
-from actions.language.references import Reference, find_references
+from actions.language.references import Reference, find_references, points_back
 from actions.language.similarity import FUZZY_MIN_LENGTH, FUZZY_THRESHOLD
 from actions.language.similarity import similarity as _similarity
 
@@ -62,6 +62,8 @@ class Reading:
     # What the programs are compared on, and the phrases pointing back at programs.
     comparison: Comparison = NO_COMPARISON
     references: tuple[Reference, ...] = ()
+    # "it", "the program": about the program discussed (see references.points_back).
+    points_back: bool = False
 
 
 class KnowledgeMatcher:
@@ -90,7 +92,7 @@ class KnowledgeMatcher:
         references = tuple(find_references(doc, self._comparisons.cues(doc)))
         pointing = frozenset(i for r in references for i in r.tokens)
         comparison = self._comparisons.find(doc, skip=pointing)
-        return Reading([m for m, _ in spans], Places(free, places.near_me), comparison, references)
+        return Reading([m for m, _ in spans], Places(free, places.near_me), comparison, references, points_back(doc))
 
     def _spans(self, doc: Doc) -> list[tuple[Mention, Span]]:
         by_kind: dict[str, list[Span]] = {kind: [] for kind in KINDS}

@@ -30,10 +30,11 @@ from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 from actions.knowledge import KnowledgeBase
 
 # The Latin-script languages told apart (their models are loaded up front, ~30-50 MB each,
-# see tests/README.md): English, Spanish, and the languages that would otherwise be taken for
-# Spanish (Vietnamese too, for its accents). Tagalog is left out: it claimed "are you
-# chatgpt"; German is not loaded (it would pass as English). A message in another script
-# needs no model: it cannot be English (its language is UNDETERMINED).
+# see tests/README.md): English, Spanish, the languages that would otherwise be taken for
+# Spanish (Vietnamese too, for its accents), and German and Dutch, which without a model of
+# their own pass as English. Tagalog is left out: it claimed "are you chatgpt". Every English
+# example the NLU learns or is scored on stays English with these (tests/test_other_language.py).
+# A message in another script needs no model: it cannot be English (its language is UNDETERMINED).
 LANGUAGES = (
     Language.ENGLISH,
     Language.SPANISH,
@@ -41,6 +42,8 @@ LANGUAGES = (
     Language.ITALIAN,
     Language.FRENCH,
     Language.VIETNAMESE,
+    Language.GERMAN,
+    Language.DUTCH,
 )
 UNDETERMINED = "und"  # ISO 639-2's code for a language not identified
 MIN_WORDS = 3

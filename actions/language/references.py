@@ -27,6 +27,9 @@ _STANDALONE = frozenset({"former", "latter"})
 GROUPS = frozenset({"both", "either", "neither"})
 _GROUP_PAIRS = frozenset({("the", "two"), ("these", "two"), ("those", "two"), ("each", "one")})
 _DEMONSTRATIVES = frozenset({"that", "this", "same"})
+# "Is it offered in Tulsa?", "is the program online?": the program discussed, whatever the question.
+_PRONOUNS = frozenset({"it"})
+_ONE_PROGRAM = frozenset({"program", "course", "track"})
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,38 @@ def find_references(doc: Doc, cues: list[Cue]) -> list[Reference]:
         follows = words[cue.end] if cue.end < len(words) else ""
         points = follows in HEADS or follows == "of" or _ends(doc, cue.end)
         # "which is the shorter one?" asks to pick; "is the shorter one online?" points.
-        asks = any(w in WHICH or w in WHAT for w in words[max(0, cue.start - 4) : cue.start - 1])
+        asks = _picks(words[max(0, cue.start - 4) : cue.start - 1])
         if cue.credential is None and cue.start and words[cue.start - 1] == "the" and points and not asks:
             found.append(Reference(EXTREME, cue.start - 1, cue.end + (follows in HEADS), cue=cue))
     return sorted(found, key=lambda r: r.start)
 
 
+# Words between "what" and "the shorter one" when the question picks it ("what's", "what
+# would be"); any other ("what jobs does the shorter one lead to") asks about the one pointed at.
+_PICKING = frozenset({"is", "'s", "s", "was", "would", "will", "be"})
+
+
+def _picks(before: list[str]) -> bool:
+    """'which ...' or 'what's' just before "the <measure> one": a question that picks it."""
+    for i, word in enumerate(before):
+        if word in WHICH or (word in WHAT and all(w in _PICKING for w in before[i + 1 :])):
+            return True
+    return False
+
+
 def _ends(doc: Doc, i: int) -> bool:
     """Nothing, or only punctuation or a conjunction, follows position i."""
     return i >= len(doc) or doc[i].is_punct or doc[i].lower_ in ("and", "or", "but", "too", "then")
+
+
+def points_back(doc: Doc) -> bool:
+    """'it' or 'the program': the message is about the program the conversation is on.
+
+    Unlike a reference this picks no program; it tells "is it offered in Tulsa?" (about the
+    program discussed) from "what is offered in Tulsa?" (about the campus).
+    """
+    words = [t.lower_ for t in doc]
+    return any(
+        word in _PRONOUNS or (word == "the" and i + 1 < len(words) and words[i + 1] in _ONE_PROGRAM)
+        for i, word in enumerate(words)
+    )
