@@ -14,7 +14,7 @@ from tests.servers import MODEL, failed_stories, rasa_cli
 
 pytestmark = pytest.mark.slow
 
-NLU_THRESHOLD = 0.90
+NLU_THRESHOLD = 0.93  # issue 11: intent accuracy and macro F1 both fail under it
 
 
 def test_training_data_validates_without_warnings():
