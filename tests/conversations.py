@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from actions.dialogue import phrasing
 from actions.inquiry import fields, options
-from actions.knowledge import KnowledgeBase
+from actions.knowledge import KnowledgeBase, offerings
 from actions.knowledge.base import ONLINE
 from actions.knowledge.model import Campus, Program
 from actions.knowledge.offerings import Option
@@ -88,7 +88,8 @@ class Scripts:
                 ("what's the difference between medical coding and health IT?", self.difference_intro()),
                 ("how long are the programs?", self.duration(health_it)),
                 ("can I take health IT in Tulsa?", self.not_at(health_it, self.campus("tulsa"))),
-                ("what about billing and coding", self.where(billing)),
+                # "what about X" after a yes-or-no keeps the place asked about (issue 11: references).
+                ("what about billing and coding", self.at(billing, self.campus("tulsa"))),
                 ("how much does the tuition cost?", self.unknown_topic("tuition")),
                 ("ok bye", self.say("utter_goodbye")),
             ],
@@ -217,6 +218,17 @@ class Scripts:
             asked=phrasing.ways(self.kb, [Option(campus, mode) for mode in in_person]),
             others=phrasing.where(self.kb, program),
         )
+
+    def at(self, program: Program, campus: Campus) -> Expected:
+        """The yes or no to "can I take <program> in <city>?" (in person there), then its other ways."""
+        verdict = offerings.ask(self.kb, program, [campus], ())
+        others = phrasing.ways(self.kb, verdict.others)
+        if not verdict.yes:
+            return self.not_at(program, campus)
+        matches = phrasing.ways(self.kb, verdict.matches)
+        if others:
+            return self.say("reply_offering_yes_also", program_name=program.name, matches=matches, others=others)
+        return self.say("reply_offering_yes", program_name=program.name, matches=matches)
 
     def difference_intro(self) -> Expected:
         return self.say("reply_difference_intro", relationship=self.kb.relationship.same_or_different)
