@@ -27,18 +27,7 @@ from tests.test_comparisons import HIT, MBC, PHARMACY, with_third_program
 
 
 def context(kb: KnowledgeBase, mentioned: tuple[Program, ...] = (), **changes) -> Context:
-    base = Context(
-        mentioned_programs=mentioned,
-        remembered_program=None,
-        all_programs=kb.programs,
-        asks_about_all=False,
-        campuses=(),
-        unknown_places=(),
-        terms=(),
-        unknown_topics=(),
-        previous_topic=None,
-    )
-    return replace(base, **changes)
+    return replace(Context.about(mentioned, kb.programs), **changes)
 
 
 def compared(kb: KnowledgeBase, ctx: Context) -> answers.Answer:

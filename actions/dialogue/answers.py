@@ -348,7 +348,7 @@ def followup(kb: KnowledgeBase, ctx: Context) -> Answer:
         return answer(str(ctx.also_asks), kb, ctx)
     topic = ctx.previous_topic if ctx.previous_topic in PROGRAM_TOPICS else "program_info"
     if not (ctx.campuses or ctx.modes or ctx.unknown_places or ctx.near_me):
-        # "Is billing offered in Tulsa?" - "and the other one?": at Tulsa too.
+        # "Is <program> offered in <city>?" - "and the other one?": in <city> too.
         ctx = replace(ctx, campuses=ctx.previous_campuses, modes=ctx.previous_modes)
     return answer(topic, kb, ctx)
 
@@ -489,7 +489,7 @@ def _compare_on(
 ) -> Answer:
     topic = _MEASURE_TOPICS[dimension]
     if len(programs) < 2:  # one program in knowledge/: nothing to compare it with, only its facts
-        return HANDLERS[topic](kb, _about(programs))
+        return HANDLERS[topic](kb, Context.about(programs))
     if dimension == comparisons.CREDENTIAL:
         return _compare_credentials(kb, programs, most, credential)
     ranking = comparisons.by(kb, programs, dimension, most)
@@ -505,7 +505,7 @@ def _compare_on(
             names = phrasing.join([p.name for p in programs])
             same: dict[str, Value] = {"program_names": names, "duration_months": leader.duration_months}
             return _led(topic, ranking, [Utterance("reply_comparison_same_duration", same)])
-        return _led(topic, ranking, duration(kb, _about(programs)).utterances)
+        return _led(topic, ranking, duration(kb, Context.about(programs)).utterances)
     if dimension == comparisons.CAMPUSES:
         if single:
             response = "reply_comparison_most_campuses" if most else "reply_comparison_fewest_campuses"
@@ -520,8 +520,10 @@ def _compare_on(
     if single:
         response = "reply_comparison_broadest" if most else "reply_comparison_most_focused"
         values = {"program_name": leader.name, "scope": leader.scope, "topics": phrasing.join(leader.topics_covered)}
-        return _led(topic, ranking, [Utterance(response, values), *curriculum(kb, _about(ranking.rest)).utterances])
-    return _led(topic, ranking, curriculum(kb, _about(programs)).utterances)
+        return _led(
+            topic, ranking, [Utterance(response, values), *curriculum(kb, Context.about(ranking.rest)).utterances]
+        )
+    return _led(topic, ranking, curriculum(kb, Context.about(programs)).utterances)
 
 
 def _compare_credentials(
@@ -579,7 +581,7 @@ def _compare_offered(kb: KnowledgeBase, programs: tuple[Program, ...], ctx: Cont
         if not v.yes
     ]
     picked = (yes[0].program,) if len(yes) == 1 else tuple(v.program for v in yes)
-    # "Only X can be studied on campus at Tulsa, OK" needs no ": on campus at Tulsa, OK" after it.
+    # "Only X can be studied <mode> at <campus>" needs no ": <mode> at <campus>" after it.
     only = "reply_comparison_offered_only_as_asked" if values["details"] == asked else "reply_comparison_offered_only"
     return Answer(topic, [Utterance(only, values), *instead], picked)
 
@@ -595,18 +597,3 @@ def _goal_answer(kb: KnowledgeBase, goal: comparisons.Ranking) -> Answer:
     utterances += [Utterance("reply_fit_program", {"program_name": p.name, "suits": p.suits}) for p in goal.rest]
     utterances.append(Utterance("reply_offer_follow_up", {"phone": kb.admissions.phone}))
     return Answer("fit", utterances, (leader,), offers_inquiry=True, compared=goal.leaders + goal.rest)
-
-
-def _about(programs: tuple[Program, ...]) -> Context:
-    """A context about exactly these programs, to reuse a per-program handler."""
-    return Context(
-        mentioned_programs=programs,
-        remembered_program=None,
-        all_programs=programs,
-        asks_about_all=False,
-        campuses=(),
-        unknown_places=(),
-        terms=(),
-        unknown_topics=(),
-        previous_topic=None,
-    )

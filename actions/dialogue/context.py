@@ -52,11 +52,26 @@ class Context:
     language: str | None = None
     # What the message compares the programs on ("which one is shorter?"), if anything.
     comparison: Comparison = NO_COMPARISON
-    # "Is it offered in Tulsa?": the message points back at the program discussed ("it", "the program").
+    # "Is it offered in <city>?": the message points back at the program discussed ("it", "the program").
     points_back: bool = False
     # The campuses and modes the last yes-or-no answer was about, for a follow-up that names none.
     previous_campuses: tuple[Campus, ...] = ()
     previous_modes: tuple[str, ...] = ()
+
+    @classmethod
+    def about(cls, programs: tuple[Program, ...], all_programs: tuple[Program, ...] | None = None) -> Context:
+        """A context naming exactly these programs and nothing else: to reuse a per-program handler."""
+        return cls(
+            mentioned_programs=programs,
+            remembered_program=None,
+            all_programs=programs if all_programs is None else all_programs,
+            asks_about_all=False,
+            campuses=(),
+            unknown_places=(),
+            terms=(),
+            unknown_topics=(),
+            previous_topic=None,
+        )
 
     @property
     def programs(self) -> tuple[Program, ...]:

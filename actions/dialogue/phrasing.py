@@ -85,17 +85,17 @@ def campus_labels(kb: KnowledgeBase) -> str:
 
 
 def months_for(program: Program) -> str:
-    """'18 months for Healthcare Information Technology' (a comparison's other figures)."""
+    """'<months> months for <program>' (a comparison's other figures)."""
     return f"{program.duration_months} months for {program.name}"
 
 
 def campus_count(kb: KnowledgeBase, program: Program) -> str:
-    """'3 (Chattanooga, TN; Wilmington, NC; and Tulsa, OK)': its in-person campuses."""
+    """'<count> (<campus>; <campus>; and <campus>)': its in-person campuses."""
     found = campuses_of(kb, program)
     return f"{len(found)} ({join([c.label for c in found])})" if found else "0"
 
 
 def campuses_for(kb: KnowledgeBase, program: Program) -> str:
-    """'1 for Healthcare Information Technology (Augusta, GA)' (a comparison's other figures)."""
+    """'<count> for <program> (<campus>)' (a comparison's other figures)."""
     count, _, labels = campus_count(kb, program).partition(" ")
     return f"{count} for {program.name}{' ' + labels if labels else ''}"

@@ -4,7 +4,7 @@ The NLU gives the message one intent, and ranks the others. Here the message is 
 clauses (actions/language/clauses.py); each clause shaped like a question takes the topic its
 own words point to (actions/dialogue/cues.py), the NLU's ranking choosing between several;
 a question clause with no cue takes the best-ranked question topic no other clause took (the
-NLU's own choice, usually). A clause that is not a question ("I'm in Tulsa", "thanks") asks
+NLU's own choice, usually). A clause that is not a question ("I'm in <city>", "thanks") asks
 nothing, and a topic asked twice is one question.
 
 Fewer than two questions found means the message asks one thing: the NLU's intent answers it

@@ -4,7 +4,7 @@ The NLU gives one intent per message, but "how long is it and is it online?" ask
 things. Sentences end at "?", "!", "." or ";"; inside one, a comma or a conjunction ("and",
 "also", "plus", "or", "but", "then") starts a new clause only when the words after it open a
 question ("and is it online", ", how long"). Anything else stays together: "online and on
-campus", "billing and coding", "Chattanooga, TN" split nothing.
+campus", "<program> and <program>", "<city>, <state>" split nothing.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The assistant answers in English only; a message in another language gets a shor
 saying so (in Spanish for Spanish). The language is told by lingua, from character n-gram
 models, not from a word list. What would mislead it is taken out first:
 
-- the knowledge base's own names ("medical billing and coding", "Chattanooga"), which are
+- the knowledge base's own names (program and campus names), which are
   English in any sentence;
 - proper names: a capitalised word that does not start a sentence ("my name is José
   Gutiérrez", "a campus near San Antonio"), unless the whole message is in capitals;

@@ -27,7 +27,7 @@ _STANDALONE = frozenset({"former", "latter"})
 GROUPS = frozenset({"both", "either", "neither"})
 _GROUP_PAIRS = frozenset({("the", "two"), ("these", "two"), ("those", "two"), ("each", "one")})
 _DEMONSTRATIVES = frozenset({"that", "this", "same"})
-# "Is it offered in Tulsa?", "is the program online?": the program discussed, whatever the question.
+# "Is it offered in <city>?", "is the program online?": the program discussed, whatever the question.
 _PRONOUNS = frozenset({"it"})
 _ONE_PROGRAM = frozenset({"program", "course", "track"})
 
@@ -92,8 +92,8 @@ def _ends(doc: Doc, i: int) -> bool:
 def points_back(doc: Doc) -> bool:
     """'it' or 'the program': the message is about the program the conversation is on.
 
-    Unlike a reference this picks no program; it tells "is it offered in Tulsa?" (about the
-    program discussed) from "what is offered in Tulsa?" (about the campus).
+    Unlike a reference this picks no program; it tells "is it offered in <city>?" (about the
+    program discussed) from "what is offered in <city>?" (about the campus).
     """
     words = [t.lower_ for t in doc]
     return any(
