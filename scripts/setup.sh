@@ -31,6 +31,14 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   debian_install "the PostgreSQL lead-store tests" postgresql || true
 fi
 
+# `make cluster` and its tests run nginx in front of the replicas and Redis for their locks.
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing+=(nginx)
+if [ ${#missing[@]} -gt 0 ]; then
+  debian_install "\`make cluster\` and its tests" "${missing[@]}" || true
+fi
+
 wanted="$(sha256sum "$LOCK" | cut -d' ' -f1)"
 if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$wanted" ]; then
   exit 0

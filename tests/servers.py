@@ -304,6 +304,69 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.remove()
 
 
+class RedisServer:
+    """A throwaway Redis (Debian's redis-server) on loopback, no persistence, that a test can kill."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("Redis server not installed: run `make setup` as root, or apt-get install redis-server")
+        self.workdir = Path(tempfile.mkdtemp(prefix="redis-"))
+        self.port = free_port()
+        self.url = f"redis://{HOST}:{self.port}/0"
+        log = self.workdir / "redis.log"
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--bind",
+                HOST,
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--logfile",
+                str(log),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection((HOST, self.port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.remove()
+                raise RuntimeError(f"redis-server did not start:\n{log.read_text() if log.exists() else ''}")
+            time.sleep(0.1)
+
+    def remove(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
 def quiet_env(**extra: str) -> dict[str, str]:
     """The environment for Rasa and project commands, without libraries' deprecation noise."""
     return {
