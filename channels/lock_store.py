@@ -18,8 +18,8 @@ Here every change is one Redis operation:
 Rasa's semantics are kept: tickets are served in the order they were taken, a ticket lives
 `lock_lifetime` seconds (TICKET_LOCK_LIFETIME, default 60) from when it was taken, waiting
 included, and a ticket that expired while waiting raises Rasa's LockError. A waiter polls
-sooner than Rasa's fixed second (10 ms, doubling up to `wait_time_in_seconds`), so a visitor's
-second quick message does not wait a whole second after the first is answered.
+every 10 ms, doubling up to 100 ms, where Rasa's waits a second (`wait_time_in_seconds`) between
+looks: a visitor's second quick message need not wait up to a second after the first is answered.
 
 endpoints.yml, with the keyword arguments of Rasa's RedisLockStore:
 `lock_store: {type: channels.lock_store.AtomicRedisLockStore, url: host, port: 6379, db: 0, key_prefix: admissions}`
@@ -50,6 +50,7 @@ from rasa.utils.endpoints import EndpointConfig
 logger = logging.getLogger(__name__)
 
 FIRST_POLL_SECONDS = 0.01
+LONGEST_POLL_SECONDS = 0.1  # a look costs Redis one short script
 
 # Drops the tickets Redis has expired from a queue (KEYS[1]); ARGV[1] prefixes a ticket's key.
 # Returns the live ticket numbers in order. A queue holds the tickets of the messages one
@@ -225,7 +226,7 @@ class AtomicRedisLockStore(LockStore):
         return int(ahead), int(left_ms) / 1000
 
     async def _acquire_lock(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> TicketLock:
-        """Waits until `ticket` is first among the live ones (as Rasa's, polling sooner)."""
+        """Waits until `ticket` is first among the live ones (as Rasa's, looking more often)."""
         pause = FIRST_POLL_SECONDS
         while True:
             ahead, left = self.tickets_ahead(conversation_id, ticket)
@@ -236,7 +237,7 @@ class AtomicRedisLockStore(LockStore):
                 raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
             logger.debug("Conversation '%s': %d ticket(s) ahead; waiting.", conversation_id, ahead)
             await asyncio.sleep(min(pause, wait_time_in_seconds))
-            pause *= 2
+            pause = min(pause * 2, LONGEST_POLL_SECONDS)
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         """Gives the ticket back; the queue goes with the last live ticket, in the same step."""
