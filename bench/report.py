@@ -19,7 +19,10 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
-def level_figures(result: LevelResult) -> dict:
+def level_figures(result: LevelResult, cpu_seconds: dict[str, float] | None = None) -> dict:
+    """A level's figures; with the CPU seconds each process used (bench/cpu.py), also its CPU
+    milliseconds per turn and the cores it kept busy on average."""
+
     def ms(q: float) -> float | None:
         seconds = percentile(result.latencies, q)
         return None if seconds is None else round(seconds * 1000, 1)
@@ -36,6 +39,17 @@ def level_figures(result: LevelResult) -> dict:
         "errors": result.errors,
         "wrong_answers": result.wrong_answers,
         "first_failures": result.first_failures,
+        **_cpu_figures(result, cpu_seconds or {}),
+    }
+
+
+def _cpu_figures(result: LevelResult, cpu_seconds: dict[str, float]) -> dict:
+    turns = len(result.latencies)
+    if not cpu_seconds or not turns or not result.seconds:
+        return {}
+    return {
+        "cpu_ms_per_turn": {name: round(spent * 1000 / turns, 1) for name, spent in cpu_seconds.items()},
+        "cores_busy": {name: round(spent / result.seconds, 2) for name, spent in cpu_seconds.items()},
     }
 
 
