@@ -125,8 +125,35 @@ def markdown(run: dict) -> str:
         f"{_fmt(ratio['peak_memory_mb'])} |",
         "",
         "Targets: " + ", ".join(f"{name} {'met' if ok else 'NOT met'}" for name, ok in run["targets"].items()) + ".",
+        *cpu_markdown(run, ("ours", "baseline")),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _cpu_cell(level: dict) -> str:
+    busy = level["cores_busy"]
+    return ", ".join(f"{process} {ms:g} ms ({busy[process]:g})" for process, ms in level["cpu_ms_per_turn"].items())
+
+
+def cpu_markdown(run: dict, assistants: tuple[str, ...]) -> list[str]:
+    """Where the time went: each process's CPU ms per turn and the cores it kept busy, per level
+    (`bench` is the load generator, on the same cores)."""
+    rows = [
+        f"| {level['concurrency']} | {name} | {_cpu_cell(level)} | {sum(level['cores_busy'].values()):.2f} |"
+        for name in assistants
+        for level in run[name]["levels"]
+        if level.get("cpu_ms_per_turn")
+    ]
+    if not rows:
+        return []
+    return [
+        "",
+        "Where the time went: CPU milliseconds per turn of each process (cores it kept busy), from /proc.",
+        "",
+        "| visitors | assistant | process: CPU ms per turn (cores busy) | cores busy in all |",
+        "| ---: | --- | --- | ---: |",
+        *sorted(rows, key=lambda row: int(row.split("|")[1])),
+    ]
 
 
 def speedups_markdown(run: dict) -> str:
