@@ -19,7 +19,10 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
-def level_figures(result: LevelResult) -> dict:
+def level_figures(result: LevelResult, cpu_seconds: dict[str, float] | None = None) -> dict:
+    """A level's figures; with the CPU seconds each process used (bench/cpu.py), also its CPU
+    milliseconds per turn and the cores it kept busy on average."""
+
     def ms(q: float) -> float | None:
         seconds = percentile(result.latencies, q)
         return None if seconds is None else round(seconds * 1000, 1)
@@ -36,6 +39,17 @@ def level_figures(result: LevelResult) -> dict:
         "errors": result.errors,
         "wrong_answers": result.wrong_answers,
         "first_failures": result.first_failures,
+        **_cpu_figures(result, cpu_seconds or {}),
+    }
+
+
+def _cpu_figures(result: LevelResult, cpu_seconds: dict[str, float]) -> dict:
+    turns = len(result.latencies)
+    if not cpu_seconds or not turns or not result.seconds:
+        return {}
+    return {
+        "cpu_ms_per_turn": {name: round(spent * 1000 / turns, 1) for name, spent in cpu_seconds.items()},
+        "cores_busy": {name: round(spent / result.seconds, 2) for name, spent in cpu_seconds.items()},
     }
 
 
@@ -111,8 +125,35 @@ def markdown(run: dict) -> str:
         f"{_fmt(ratio['peak_memory_mb'])} |",
         "",
         "Targets: " + ", ".join(f"{name} {'met' if ok else 'NOT met'}" for name, ok in run["targets"].items()) + ".",
+        *cpu_markdown(run, ("ours", "baseline")),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _cpu_cell(level: dict) -> str:
+    busy = level["cores_busy"]
+    return ", ".join(f"{process} {ms:g} ms ({busy[process]:g})" for process, ms in level["cpu_ms_per_turn"].items())
+
+
+def cpu_markdown(run: dict, assistants: tuple[str, ...]) -> list[str]:
+    """Where the time went: each process's CPU ms per turn and the cores it kept busy, per level
+    (`bench` is the load generator, on the same cores)."""
+    rows = [
+        f"| {level['concurrency']} | {name} | {_cpu_cell(level)} | {sum(level['cores_busy'].values()):.2f} |"
+        for name in assistants
+        for level in run[name]["levels"]
+        if level.get("cpu_ms_per_turn")
+    ]
+    if not rows:
+        return []
+    return [
+        "",
+        "Where the time went: CPU milliseconds per turn of each process (cores it kept busy), from /proc.",
+        "",
+        "| visitors | assistant | process: CPU ms per turn (cores busy) | cores busy in all |",
+        "| ---: | --- | --- | ---: |",
+        *sorted(rows, key=lambda row: int(row.split("|")[1])),
+    ]
 
 
 def speedups_markdown(run: dict) -> str:

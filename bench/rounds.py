@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import rasa
 
-from bench import report, visitors
+from bench import cpu, report, visitors
 
 # Turns per level: enough for a p99 at each level, small enough to stay within minutes.
 TURNS = {1: 120, 10: 400, 50: 800}
@@ -26,6 +26,8 @@ class Assistant:
     name: str
     webhook: str
     scripts: Sequence[visitors.Conversation]
+    # Its server processes by name ("rasa", "actions", "rasa-1"...), whose CPU time is reported.
+    processes: Mapping[str, int] = field(default_factory=dict)
 
 
 def turns_per_level(levels: Sequence[int], scale: float) -> dict[int, int]:
@@ -48,14 +50,18 @@ def measure(
     for level, level_turns in turns.items():
         totals = {assistant.name: visitors.LevelResult(level) for assistant in assistants}
         crowds = {assistant.name: visitors.crowd(level, assistant.scripts) for assistant in assistants}
+        cpu_used: dict[str, dict[str, float]] = {assistant.name: {} for assistant in assistants}
         for _round in range(ROUNDS):
             for assistant in assistants:
+                before = cpu.snapshot(assistant.processes)
                 result = visitors.run_level(
                     assistant.webhook, crowds[assistant.name], level_turns // ROUNDS, seconds / ROUNDS
                 )
                 totals[assistant.name].add(asyncio.run(result))
+                for name, spent in cpu.used(before, cpu.snapshot(assistant.processes)).items():
+                    cpu_used[assistant.name][name] = cpu_used[assistant.name].get(name, 0.0) + spent
         for assistant in assistants:
-            shown = report.level_figures(totals[assistant.name])
+            shown = report.level_figures(totals[assistant.name], cpu_used[assistant.name])
             figures[assistant.name].append(shown)
             say(
                 f"{assistant.name:12} {level:3} visitors: p50 {shown['p50_ms']} ms, p95 {shown['p95_ms']} ms, "

@@ -147,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             )
 
             assistants = (
-                Assistant("ours", webhook, visitors.ADMISSIONS),
-                Assistant("baseline", base_webhook, visitors.BASELINE),
+                Assistant("ours", webhook, visitors.ADMISSIONS, {"rasa": rasa_proc.pid, "actions": action_proc.pid}),
+                Assistant("baseline", base_webhook, visitors.BASELINE, {"rasa": base_proc.pid}),
             )
             for assistant in assistants:
                 rounds.warm_up(assistant)

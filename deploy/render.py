@@ -101,10 +101,10 @@ def cluster_endpoints(project_endpoints: Path, *, actions_port: int, postgres_po
         "username": DATABASE,
         "password": f"${{{DB_PASSWORD_ENV}}}",
     }
-    # TODO(issue 12): type: channels.lock_store.AtomicRedisLockStore (same keyword arguments) once it
-    # is on main; Rasa's own RedisLockStore reads and writes a lock with a plain GET then SET.
+    # Not Rasa's own `type: redis`: it reads and writes a lock with a plain GET then SET, so two
+    # replicas could process one conversation at once (channels/lock_store.py).
     config["lock_store"] = {
-        "type": "redis",
+        "type": "channels.lock_store.AtomicRedisLockStore",
         "url": LOOPBACK,
         "port": redis_port,
         "db": LOCK_DB,

@@ -88,7 +88,7 @@ def test_rasa_reads_the_cluster_endpoints_as_postgres_redis_and_nginx(tmp_path, 
     assert tracker.kwargs["password"] == "db-secret"
 
     lock = read_endpoint_config(str(path), "lock_store")
-    assert lock is not None and lock.type == "redis" and lock.url == "127.0.0.1"
+    assert lock is not None and lock.type == "channels.lock_store.AtomicRedisLockStore" and lock.url == "127.0.0.1"
     assert (lock.kwargs["port"], lock.kwargs["db"], lock.kwargs["key_prefix"]) == (16379, 0, "admissions")
     assert lock.kwargs["password"] == "redis-secret"
 

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 
 import pytest
 
+from actions.rate_limits import STORAGE_ENV, RateLimit, parse_limit
+from tests.conftest import ROOT
+from tests.servers import quiet_env, redis_server
+
+# What one server process does with a message: counts it against a limit named on the command
+# line, in the storage RATE_LIMIT_STORAGE names, and prints whether it was allowed.
+ONE_SERVER = """
+import sys
 from actions.rate_limits import RateLimit, parse_limit
+limit = RateLimit(sys.argv[1], parse_limit("TEST_LIMIT", "3/minute"))
+print(" ".join("allowed" if limit.hit("visitor-a") is None else "refused" for _ in range(2)))
+"""
 
 
 def test_a_limit_allows_up_to_its_count_then_says_how_long_to_wait() -> None:
@@ -37,3 +50,27 @@ def test_a_limit_is_read_from_its_setting(monkeypatch: pytest.MonkeyPatch) -> No
 def test_a_malformed_setting_is_refused_with_its_name() -> None:
     with pytest.raises(ValueError, match="TEST_LIMIT must read like"):
         parse_limit("TEST_LIMIT", "lots")
+
+
+def hits_in_another_server(name: str, storage: str) -> str:
+    """Two messages counted by another server process whose RATE_LIMIT_STORAGE is `storage`."""
+    env = quiet_env(**{STORAGE_ENV: storage})
+    result = subprocess.run(
+        [sys.executable, "-c", ONE_SERVER, name], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_servers_sharing_a_redis_storage_share_one_count() -> None:
+    """What several Rasa or action servers do with RATE_LIMIT_STORAGE=redis://... (README "Several servers")."""
+    name = f"messages {uuid.uuid4()}"
+    with redis_server() as redis:
+        assert hits_in_another_server(name, redis.url) == "allowed allowed"
+        assert hits_in_another_server(name, redis.url) == "allowed refused"  # 3/minute: the second counted on
+        here = RateLimit(name, parse_limit("TEST_LIMIT", "3/minute"), redis.url)
+        assert here.hit("visitor-a") is not None
+        assert here.hit("visitor-b") is None  # still one count per key
+    # The default, memory://, counts per process: each server would allow 3 a minute.
+    assert hits_in_another_server(name, "memory://") == "allowed allowed"
+    assert hits_in_another_server(name, "memory://") == "allowed allowed"
