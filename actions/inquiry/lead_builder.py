@@ -13,6 +13,7 @@ from rasa_sdk import Tracker
 from actions.inquiry import fields
 from actions.inquiry.page_address import origin_and_path
 from actions.inquiry.store import Lead, utc_now
+from actions.inquiry.transcript import transcript
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +38,8 @@ def questions_asked(tracker: Tracker) -> list[str]:
 
 
 def page_url(tracker: Tracker) -> str | None:
-    """The page the chat started on (as the website widget sends it in message metadata),
-    reduced to origin and path when the lead captures it."""
+    """The page the chat started on: the `page_url` of the conversation's first message that
+    has one (the widget sends it with each message, /greet first), as origin and path."""
     for event in tracker.events:
         metadata: dict[str, Any] = event.get("metadata") or {}
         url = metadata.get("page_url") if event.get("event") == "user" else None
@@ -79,6 +80,7 @@ def build_lead(tracker: Tracker, checked: Mapping[str, Any] | None = None) -> Le
         answers=answers(tracker, checked),
         page_url=page_url(tracker),
         questions=questions_asked(tracker),
+        transcript=transcript(tracker.events),
     )
     if lead.answers[fields.CONSENT_AT.name] is None:
         # A form begun before the action server captured the moment of consent: the submit
