@@ -9,24 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.lock_store import InMemoryLockStore
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from actions.privacy.personal_slots import PERSONAL_SLOTS
 from actions.privacy.redaction import redact_events
 from channels import answer_feedback
 from channels.answer_feedback import ALREADY_RATED, NO_SUCH_ANSWER, AnswerIdCollector, Rating, Refused
 from channels.tracker_store import SQLTrackerStore
-from channels.visitor_rest import problem_with
+from channels.visitor_rest import RATING_NOT_STORED, problem_with
 from tests.form_events import session_start, user
-from tests.test_conversation_privacy import converse_with_store, sqlite_store
+from tests.test_channels_units import Visitor, channel_lines, post
+from tests.test_conversation_privacy import DOMAIN, converse_with_store, sqlite_store
 from tests.test_tracker_store import stored_rows
 
 ANSWER = 1795922809.7488117  # a BotUttered's timestamp, as the webhook returns it
@@ -256,3 +259,67 @@ def test_a_rating_waits_for_the_conversations_lock(store):
         return order
 
     assert asyncio.run(run()) == ["turn starts", "turn ends", "rated"]
+
+
+# The same through the REST webhook, in process (tests/test_channels_units.py's harness)
+
+
+def answering(*texts: str) -> Any:
+    """An agent's handling of a message: each text one answer, as Rasa sends a BotUttered."""
+
+    async def handle(message: UserMessage) -> None:
+        for n, text in enumerate(texts):
+            answer = BotUttered(text)
+            answer.timestamp = ANSWER + n
+            await message.output_channel.send_response(message.sender_id, answer.message())
+
+    return handle
+
+
+def conversation(store: SQLTrackerStore, sender: str, *answers: float) -> None:
+    """A stored conversation holding answers with these timestamps."""
+    events: list[Event] = [*session_start(), *user("how long is it?", "ask_duration")]
+    for at in answers:
+        answer = BotUttered("15 months.")
+        answer.timestamp = at
+        events.append(answer)
+    asyncio.run(store.save(DialogueStateTracker.from_events(sender, events, slots=DOMAIN.slots)))
+
+
+def test_over_the_webhook_each_message_carries_the_id_of_its_answer(store):
+    handle = answering("15 months.\n\nAnything else?", "Want admissions to follow up?")
+    agent = Visitor(handle=handle, tracker_store=store)
+    [response] = post(agent, {"sender": "v-1", "message": "how long is it?"})
+    assert response.status_code == 200
+    assert response.json() == [
+        {"recipient_id": "v-1", "text": "15 months.", "answer_id": ANSWER},
+        {"recipient_id": "v-1", "text": "Anything else?", "answer_id": ANSWER},
+        {"recipient_id": "v-1", "text": "Want admissions to follow up?", "answer_id": ANSWER + 1},
+    ]
+
+
+def test_over_the_webhook_a_rating_is_stored_once_and_never_handled_as_a_message(store, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    conversation(store, "v-2", ANSWER)
+    agent = Visitor(tracker_store=store)
+    first, again = post(agent, rating_json("v-2", "down"), rating_json("v-2", "up"))
+    assert (first.status_code, first.json()) == (200, [])
+    assert (again.status_code, again.json()) == (409, {"error": ALREADY_RATED})
+    assert agent.handled == []  # neither reached NLU, policies or actions
+    assert [e["value"] for e in ratings_stored(tmp_path / "conversations.sqlite3", "v-2")] == [
+        {"rating": "down", "answer": ANSWER}
+    ]
+    assert (logging.INFO, "conversation v-2: an answer was rated down") in channel_lines(caplog)
+
+
+def test_a_rating_the_store_cannot_take_gets_503_saying_so_and_logs_the_conversation_id_only(store, caplog):
+    conversation(store, "v-3", ANSWER)
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE events")  # the database lost its table
+    [response] = post(Visitor(tracker_store=store), rating_json("v-3", "up"))
+    assert (response.status_code, response.json()) == (503, {"error": RATING_NOT_STORED})
+    assert (logging.ERROR, "conversation v-3: a rating could not be stored") in channel_lines(caplog)
+
+
+def rating_json(sender: str, rating: str) -> dict[str, Any]:
+    return {"sender": sender, "feedback": {"answer_id": ANSWER, "rating": rating}}
