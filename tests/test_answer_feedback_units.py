@@ -95,16 +95,19 @@ def collected(message: dict[str, Any], collector: CollectingOutputChannel) -> li
     return collector.messages
 
 
-def test_each_message_of_an_answer_carries_its_timestamp_and_is_otherwise_rasas():
-    answer = BotUttered(
-        "Fifteen months.\n\nAnything else?", {"buttons": [{"title": "Is it online?", "payload": "/ask_delivery"}]}
-    )
+@pytest.mark.parametrize(
+    ("data", "messages"),
+    [({}, 2), ({"buttons": [{"title": "Is it online?", "payload": "/ask_delivery"}]}, 1)],
+    ids=["split at the blank line", "with buttons: one message"],
+)
+def test_each_message_of_an_answer_carries_its_timestamp_and_is_otherwise_rasas(data, messages):
+    answer = BotUttered("Fifteen months.\n\nAnything else?", data)
     answer.timestamp = ANSWER
     rasas = collected(answer.message(), CollectingOutputChannel())
     plain = CollectingOutputChannel()
     ours = collected(answer.message(), AnswerIdCollector(plain))
     assert ours is plain.messages  # the list the webhook returns
-    assert [m.pop("answer_id") for m in ours] == [ANSWER, ANSWER]  # one answer, split at the blank line
+    assert [m.pop("answer_id") for m in ours] == [ANSWER] * messages
     assert ours == rasas
 
 

@@ -55,6 +55,8 @@ def conversation_messages(events: Sequence[Mapping[str, Any]]) -> list[Message]:
         kind = event.get("event")
         if kind == "session_started":
             in_form = False
+        elif kind == "action" and event.get("name") == START_ACTION:
+            in_form = True  # its introduction is the form's already
         elif kind == "active_loop":
             in_form = bool(event.get("name"))
         elif kind == "bot" and not in_form:
