@@ -135,8 +135,10 @@ def test_ratings_mid_form_never_interrupt_it_and_the_lead_is_saved_once(servers)
 def test_the_lead_carries_the_questions_and_answers_before_the_form_and_no_contact_detail_outside_its_own(servers):
     sender = f"lead-{uuid.uuid4()}"
     billing = SCRIPTS.program(BILLING)
+    aside = f"what's the weather like today? I'm {MORGAN.name}, {MORGAN.email}, {MORGAN.phone}"
     first = f"how long is {billing.name.lower()}?"
-    second = f"can I study it online? write to {MORGAN.email} or call {MORGAN.phone}"
+    second = "can I study it online?"
+    aside_replies = say(servers["webhook"], sender, aside)
     first_replies = say(servers["webhook"], sender, first)
     assert answered(texts(first_replies), SCRIPTS.duration(billing))
     second_replies = say(servers["webhook"], sender, second)
@@ -146,9 +148,11 @@ def test_the_lead_carries_the_questions_and_answers_before_the_form_and_no_conta
         assert answered(reply, expected), f"after {message!r}: {reply}"
 
     expected_transcript = [
+        {"role": "visitor", "text": "what's the weather like today? I'm [name], [email], [phone]"},
+        *({"role": "assistant", "text": text} for text in answers(aside_replies)),
         {"role": "visitor", "text": first},
         *({"role": "assistant", "text": text} for text in answers(first_replies)),
-        {"role": "visitor", "text": "can I study it online? write to [email] or call [phone]"},
+        {"role": "visitor", "text": second},
         *({"role": "assistant", "text": text} for text in answers(second_replies)),
         {"role": "visitor", "text": "I'd like more info"},
     ]

@@ -16,7 +16,7 @@ from jsonschema import ValidationError
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event
 from rasa_sdk import Tracker
 
-from actions.inquiry.lead_builder import page_url
+from actions.inquiry.lead_builder import page_url, questions_asked
 from actions.inquiry.payload import build_payload
 from actions.inquiry.store import LeadStore
 from actions.inquiry.transcript import MAX_MESSAGE_CHARS, MAX_MESSAGES, MAX_TOTAL_CHARS, transcript
@@ -154,6 +154,18 @@ def test_masking_comes_before_the_cut():
     question = "x" * 480 + f" mail {DANA.email} please"
     ((_, cut), _) = of([*session_start(), *user(question, "ask_delivery"), *start()])
     assert cut == "x" * 480 + " mail [email] please"
+
+
+def test_the_leads_questions_do_not_hold_the_visitors_details_either():
+    events = [
+        *session_start(),
+        *user(f"I'm {DANA.name}, how long is it?", "ask_duration"),
+        said("15 months."),
+        *start(),
+        *details(DANA),
+    ]
+    tracker = Tracker("visitor-1", {}, {}, serialised(events), False, None, None, "action_listen")
+    assert questions_asked(tracker) == ["I'm [name], how long is it?"]
 
 
 def test_the_page_is_the_one_the_conversation_began_on():

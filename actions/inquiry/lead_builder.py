@@ -14,6 +14,8 @@ from actions.inquiry import fields
 from actions.inquiry.page_address import origin_and_path
 from actions.inquiry.store import Lead, utc_now
 from actions.inquiry.transcript import transcript
+from actions.privacy.personal_slots import PERSONAL_SLOTS
+from actions.privacy.redaction import redact_events
 
 logger = logging.getLogger(__name__)
 
@@ -22,10 +24,12 @@ MAX_QUESTIONS = 20
 
 
 def questions_asked(tracker: Tracker) -> list[str]:
-    """What the visitor asked before the (latest) form began: what matters to them."""
+    """What the visitor asked before the (latest) form began: what matters to them. The
+    visitor's name, email and phone from the form read "[name]"... there (they travel in the
+    lead's own fields), as in the transcript."""
     asked: list[str] = []
     before_form = 0
-    for event in tracker.events:
+    for event in redact_events(tracker.events, PERSONAL_SLOTS):
         if event.get("event") == "action" and event.get("name") == "action_start_inquiry":
             before_form = len(asked)
         if event.get("event") != "user":
