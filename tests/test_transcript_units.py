@@ -12,10 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from jsonschema import ValidationError
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event
 from rasa_sdk import Tracker
 
+from actions.inquiry import migrate
 from actions.inquiry.lead_builder import page_url, questions_asked
 from actions.inquiry.payload import build_payload
 from actions.inquiry.store import LeadStore
@@ -257,3 +260,22 @@ def test_the_export_carries_the_transcript_as_json_and_as_one_readable_cell():
         "Assistant: 15 months.",
         "Visitor: =cmd|' /C calc'!A0",  # inside the cell, never at its start: no formula
     ]
+
+
+def test_leads_saved_before_the_transcript_existed_are_kept_with_an_empty_one(tmp_path):
+    """Migration 0005 on a database holding leads: nothing lost, each lead's transcript []."""
+    url = f"sqlite:///{tmp_path / 'leads.sqlite3'}"
+    engine = sa.create_engine(url, future=True)
+    lead = make_lead(7)
+    with engine.begin() as connection:
+        command.upgrade(migrate.config(connection), "0004_delivery_schedule")
+        table = sa.Table("leads", sa.MetaData(), autoload_with=connection)
+        assert "transcript" not in table.c
+        row = {**lead.values(), "questions": json.dumps(lead.questions)}
+        connection.execute(table.insert().values({column.name: row[column.name] for column in table.c}))
+    engine.dispose()
+    store = LeadStore(url)
+    loaded = store.get(lead.id)
+    store.dispose()
+    assert loaded is not None and loaded.transcript == [] and loaded.answers == lead.answers
+    assert loaded.questions == lead.questions
