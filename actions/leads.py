@@ -29,6 +29,7 @@ EXPORT_COLUMNS = [
     *(column.name for column in fields.columns() if column.exported),
     "page_url",
     "questions",
+    "transcript",
     "delivery_status",
     "delivery_attempts",
     "delivered_at",
@@ -63,8 +64,13 @@ def export(leads: list[Lead], fmt: str, out: TextIO) -> None:
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
     for lead in leads:
-        row = {**export_row(lead), "questions": " | ".join(lead.questions)}
+        row = {**export_row(lead), "questions": " | ".join(lead.questions), "transcript": transcript_text(lead)}
         writer.writerow({name: spreadsheet_safe(value) for name, value in row.items()})
+
+
+def transcript_text(lead: Lead) -> str:
+    """The transcript in one spreadsheet cell: a line per message, "Visitor: ..." or "Assistant: ..."."""
+    return "\n".join(f"{message['role'].capitalize()}: {message['text']}" for message in lead.transcript)
 
 
 def delivery_note(lead: Lead) -> str:

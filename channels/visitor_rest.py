@@ -20,6 +20,9 @@ It is also the server's door against abuse (issue 10; the rules are in channels/
 - metadata is reduced to `page_url` (origin and path) and the channel's own `client` key;
 - after SESSION_TURN_CAP visitor messages in a session, the visitor is offered a fresh start
   (or the admissions phone) instead of an answer that costs more with every turn.
+
+Each message it returns carries `answer_id`, and a body with `feedback` instead of `message`
+rates that answer: stored on the conversation, never processed (channels/answer_feedback.py).
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ from sanic_routing import Route
 
 from actions import knowledge
 from actions.inquiry.page_address import is_text
-from channels import door
+from channels import answer_feedback, door
+from channels.answer_feedback import AnswerIdCollector
 from channels.door import DoorSettings
 from channels.turn_cap import visitor_messages_in_session
 
@@ -57,6 +61,7 @@ APOLOGY_RESPONSE = "reply_service_trouble"
 TURN_CAP_RESPONSE = "reply_session_turn_cap"
 TOO_LARGE = door.TOO_LARGE
 SLOW_BODY = f"the request body did not arrive within {door.READ_TIMEOUT_SECONDS} seconds"
+RATING_NOT_STORED = "the rating could not be stored now; please try again later"
 # Commands that legitimately answer nothing.
 SILENT_COMMANDS = {USER_INTENT_RESTART, USER_INTENT_SESSION_START}
 
@@ -65,6 +70,7 @@ def problem_with(body: bytes) -> tuple[int, str] | None:
     """(status, reason) when the webhook body is unusable; None when it is fine.
 
     A sender holding a lone surrogate is not printable, so refused with the other bad senders.
+    A body with `feedback` is a rating of an answer (channels/answer_feedback.py), not a message.
     """
     try:
         payload: Any = json.loads(body)
@@ -75,6 +81,9 @@ def problem_with(body: bytes) -> tuple[int, str] | None:
     sender, message = payload.get("sender"), payload.get("message")
     if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_LENGTH or not sender.isprintable():
         return 400, f"'sender' must be a non-empty string of at most {MAX_SENDER_LENGTH} printable characters"
+    if answer_feedback.is_feedback(payload):  # a rating of an answer, not a message
+        reason = answer_feedback.feedback_problem(payload)
+        return (400, reason) if reason else None
     if not isinstance(message, str):
         return 400, "'message' must be a string"
     if not is_text(message):  # JSON's "\\ud800" escape: no store or log file could hold it
@@ -126,6 +135,8 @@ class VisitorRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def answer_or_apologise(message: UserMessage) -> None:
+            if type(message.output_channel) is CollectingOutputChannel:  # not the stream's queue
+                message.output_channel = AnswerIdCollector(message.output_channel)
             try:
                 # Inside the try: a store that cannot be read gets the apology, and Rasa's
                 # channel never logs the message text.
@@ -216,9 +227,27 @@ class VisitorRestInput(RestInput):
                 logger.debug("conversation %s over the per-conversation limit; refused", sender)
                 return slow_down(wait, str(self.door.per_conversation.item) + " per conversation")
             request.ctx.client = client
+            if answer_feedback.is_feedback(request.json):
+                return await self._rate(sender, answer_feedback.rating_from(request.json))
             return None
 
         return webhook
+
+    async def _rate(self, sender_id: str, rating: answer_feedback.Rating) -> response.HTTPResponse:
+        """Store a visitor's rating of an answer (never processed as a message): [] when stored,
+        a 4xx saying why when refused, 503 when the store or the lock cannot be reached."""
+        if self._agent is None or self._agent.tracker_store is None:
+            return response.json({"error": RATING_NOT_STORED}, status=503)
+        try:
+            await answer_feedback.record(self._agent.lock_store, self._agent.tracker_store, sender_id, rating)
+        except answer_feedback.Refused as refusal:
+            logger.info("conversation %s: a rating was refused (%s)", sender_id, refusal.reason)
+            return response.json({"error": refusal.reason}, status=refusal.status)
+        except Exception:
+            logger.exception("conversation %s: a rating could not be stored", sender_id)
+            return response.json({"error": RATING_NOT_STORED}, status=503)
+        logger.info("conversation %s: an answer was rated %s", sender_id, rating.rating)
+        return response.json([])
 
     def get_metadata(self, request: Request) -> dict[str, Any]:
         """Only the allow-listed metadata and the channel's `client` key reach Rasa and its store."""

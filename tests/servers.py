@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 import yaml
 
 from tests.conversations import Expected, answered
@@ -420,3 +421,15 @@ def exported_leads(leads_url: str, conversation_id: str | None = None) -> list[d
     assert result.returncode == 0, result.stderr
     leads = [json.loads(line) for line in result.stdout.splitlines()]
     return [lead for lead in leads if conversation_id in (None, lead["conversation_id"])]
+
+
+def conversation_events(workdir: Path, sender: str) -> list[dict[str, Any]]:
+    """The conversation as a test's Rasa server stored it in workdir (every session), oldest first."""
+    engine = sa.create_engine(f"sqlite:///{workdir / 'conversations.sqlite3'}", future=True)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT data FROM events WHERE sender_id = :sender ORDER BY id"), {"sender": sender}
+        ).scalars()
+        events = [json.loads(row) for row in rows]
+    engine.dispose()
+    return events

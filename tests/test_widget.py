@@ -24,7 +24,15 @@ from tests.conversations import BILLING as BILLING_ID
 from tests.conversations import HEALTH_IT as HEALTH_IT_ID
 from tests.conversations import Expected, Person, Scripts
 from tests.replies import load_replies
-from tests.servers import action_server, exported_leads, free_port, rasa_server, server_url, web_server
+from tests.servers import (
+    action_server,
+    conversation_events,
+    exported_leads,
+    free_port,
+    rasa_server,
+    server_url,
+    web_server,
+)
 from web.serve import render_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -462,3 +470,80 @@ def test_a_visitor_over_the_message_limit_is_asked_to_wait_and_keeps_the_typed_t
             assert page.errors == []  # type: ignore[attr-defined]
         finally:
             page.context.close()
+
+
+HELPFUL, NOT_HELPFUL = "This answer was helpful", "This answer was not helpful"
+
+
+def last_answer_rated(site: dict[str, str], page: Page) -> tuple[Any, float]:
+    """The stored conversation's ratings, and the timestamp of its latest answer (the one rated)."""
+    events = conversation_events(Path(site["workdir"]), sender_id(page))
+    rated = [e["value"] for e in events if e["event"] == "slot" and e["name"] == "answer_feedback"]
+    return rated, [e for e in events if e["event"] == "bot"][-1]["timestamp"]
+
+
+def test_thumbs_down_under_an_answer_is_stored_on_the_conversation_once_and_shown_after_a_reload(site, page):
+    sent = webhook_bodies(page)
+    open_chat(page, site["page"])
+    expect(page.locator("deep-chat .ac-feedback")).to_have_count(0)  # the greeting answers no question
+    send(page, f"how long is {BILLING.name.lower()}?")
+    expect_reply(page, duration_answer())
+    down = page.get_by_role("button", name=NOT_HELPFUL).last
+    up = page.get_by_role("button", name=HELPFUL).last
+    expect(down).to_have_attribute("aria-pressed", "false")
+    messages = bot(page).count()
+
+    with page.expect_response(lambda r: "/webhooks/rest/webhook" in r.url and r.request.method == "POST") as rated:
+        down.click()
+    assert rated.value.status == 200 and rated.value.json() == []
+    expect(down).to_have_attribute("aria-pressed", "true")
+    expect(down).to_be_disabled()
+    expect(up).to_be_disabled()  # once per answer
+    expect(up).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("deep-chat .ac-feedback-note").last).to_have_text("Thanks for your feedback")
+    expect(bot(page)).to_have_count(messages)  # no answer to a rating
+
+    ratings, answer = last_answer_rated(site, page)
+    assert ratings == [{"rating": "down", "answer": answer}]
+    assert sent[-1] == {"sender": sender_id(page), "feedback": {"answer_id": answer, "rating": "down"}}
+
+    page.reload()
+    expect(page.get_by_role("button", name=NOT_HELPFUL).last).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_role("button", name=NOT_HELPFUL).last).to_be_disabled()
+    expect(page.locator("deep-chat .ac-feedback-note").last).to_have_text("Thanks for your feedback")
+    assert page.errors == []
+
+
+def focused_label(page: Page) -> str:
+    """The aria-label of what has the keyboard focus, looking into deep-chat's shadow root."""
+    return page.evaluate("""() => {
+        let el = document.activeElement;
+        while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+        return (el && el.getAttribute('aria-label')) || '';
+    }""")
+
+
+def test_an_answer_is_rated_with_the_keyboard_alone_and_axe_finds_no_serious_problem(site, page_for_axe):
+    page = page_for_axe
+    open_chat(page, site["page"])
+    send(page, f"how long is {BILLING.name.lower()}?")
+    expect_reply(page, duration_answer())
+    page.locator("deep-chat #text-input").focus()
+    for _ in range(20):  # back from the message box to the latest answer's thumbs
+        page.keyboard.press("Shift+Tab")
+        if focused_label(page) == HELPFUL:
+            break
+    assert focused_label(page) == HELPFUL
+    page.keyboard.press("Enter")
+    expect(page.locator("deep-chat .ac-feedback-note").last).to_have_text("Thanks for your feedback")
+    expect(page.get_by_role("button", name=HELPFUL).last).to_have_attribute("aria-pressed", "true")
+    ratings, answer = last_answer_rated(site, page)
+    assert ratings == [{"rating": "up", "answer": answer}]
+    assert focused(page) == "text-input"  # the focus goes on to the message box, not lost
+
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    bad = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    assert not bad, json.dumps([{k: v[k] for k in ("id", "impact", "help")} for v in bad], indent=1)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "widget-feedback.png"))

@@ -13,6 +13,9 @@ from rasa_sdk import Tracker
 from actions.inquiry import fields
 from actions.inquiry.page_address import origin_and_path
 from actions.inquiry.store import Lead, utc_now
+from actions.inquiry.transcript import transcript
+from actions.privacy.personal_slots import PERSONAL_SLOTS
+from actions.privacy.redaction import redact_events
 
 logger = logging.getLogger(__name__)
 
@@ -21,10 +24,12 @@ MAX_QUESTIONS = 20
 
 
 def questions_asked(tracker: Tracker) -> list[str]:
-    """What the visitor asked before the (latest) form began: what matters to them."""
+    """What the visitor asked before the (latest) form began: what matters to them. The
+    visitor's name, email and phone from the form read "[name]"... there (they travel in the
+    lead's own fields), as in the transcript."""
     asked: list[str] = []
     before_form = 0
-    for event in tracker.events:
+    for event in redact_events(tracker.events, PERSONAL_SLOTS):
         if event.get("event") == "action" and event.get("name") == "action_start_inquiry":
             before_form = len(asked)
         if event.get("event") != "user":
@@ -37,8 +42,8 @@ def questions_asked(tracker: Tracker) -> list[str]:
 
 
 def page_url(tracker: Tracker) -> str | None:
-    """The page the chat started on (as the website widget sends it in message metadata),
-    reduced to origin and path when the lead captures it."""
+    """The page the chat started on: the `page_url` of the conversation's first message that
+    has one (the widget sends it with each message, /greet first), as origin and path."""
     for event in tracker.events:
         metadata: dict[str, Any] = event.get("metadata") or {}
         url = metadata.get("page_url") if event.get("event") == "user" else None
@@ -79,6 +84,7 @@ def build_lead(tracker: Tracker, checked: Mapping[str, Any] | None = None) -> Le
         answers=answers(tracker, checked),
         page_url=page_url(tracker),
         questions=questions_asked(tracker),
+        transcript=transcript(tracker.events),
     )
     if lead.answers[fields.CONSENT_AT.name] is None:
         # A form begun before the action server captured the moment of consent: the submit

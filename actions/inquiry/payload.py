@@ -31,4 +31,5 @@ def build_payload(lead: Lead) -> dict[str, Any]:
         **answers,
         "page_url": lead.page_url,
         "questions": list(lead.questions),
+        "transcript": [dict(message) for message in lead.transcript],
     }

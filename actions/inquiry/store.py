@@ -48,6 +48,7 @@ leads = sa.Table(
     sa.Column("conversation_id", sa.String(255), nullable=False),
     sa.Column("page_url", sa.Text),
     sa.Column("questions", sa.Text, nullable=False, default="[]"),
+    sa.Column("transcript", sa.Text, nullable=False, default="[]"),  # JSON: [{"role", "text"}...]
     sa.Column("delivery_status", sa.String(16), nullable=False, default=PENDING, index=True),
     sa.Column("delivery_attempts", sa.Integer, nullable=False, default=0),
     sa.Column("delivered_at", sa.DateTime(timezone=True)),
@@ -91,6 +92,8 @@ class Lead:
     answers: dict[str, Any]
     page_url: str | None = None
     questions: list[str] = field(default_factory=list)
+    # The conversation before the form, masked and capped (transcript.py): {"role", "text"} each.
+    transcript: list[dict[str, str]] = field(default_factory=list)
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     created_at: datetime = field(default_factory=utc_now)
     delivery_status: str = PENDING
@@ -154,7 +157,7 @@ class LeadStore:
     def save(self, lead: Lead) -> bool:
         """Write the lead durably; False when a lead with this id was already saved."""
         _storable(lead.values())
-        row = {**lead.values(), "questions": json.dumps(lead.questions)}
+        row = {**lead.values(), "questions": json.dumps(lead.questions), "transcript": json.dumps(lead.transcript)}
         self.ensure_schema()
         try:
             with self._engine.begin() as connection:
@@ -196,7 +199,7 @@ class LeadStore:
         return _lead(row) if row else None
 
     def replace(self, lead_id: str, lead: Lead) -> bool:
-        """The earlier lead `lead_id` takes `lead`'s answers, conversation, page and questions,
+        """The earlier lead `lead_id` takes `lead`'s answers, conversation, page, questions and transcript,
         keeping its id and creation time, and is sent to the CRM again (pending, with no
         attempts yet); False when there is no such lead any more."""
         values = {
@@ -204,13 +207,14 @@ class LeadStore:
             "conversation_id": lead.conversation_id,
             "page_url": lead.page_url,
             "questions": json.dumps(lead.questions),
+            "transcript": json.dumps(lead.transcript),
             "delivery_status": PENDING,
             "delivery_attempts": 0,
             "delivered_at": None,
             "last_error": None,
             "next_attempt_at": utc_now(),  # due at once, like a new lead
         }
-        _storable({**values, "questions": lead.questions})
+        _storable({**values, "questions": lead.questions, "transcript": lead.transcript})
         self.ensure_schema()
         with _reachable(), self._engine.begin() as connection:
             updated = connection.execute(leads.update().where(leads.c.id == lead_id).values(**values)).rowcount
@@ -453,13 +457,21 @@ def _storable(values: Mapping[str, Any]) -> None:
     """StoreUnavailable naming the columns (never the values) whose text is not valid Unicode:
     the driver would fail on it mid-write with an error no caller expects, and a question kept
     as JSON escapes would fail the export and the CRM later."""
-    broken = sorted(
-        name
-        for name, value in values.items()
-        if any(isinstance(text, str) and not is_text(text) for text in (value if isinstance(value, list) else [value]))
-    )
+    broken = sorted(name for name, value in values.items() if any(not is_text(text) for text in _texts(value)))
     if broken:
         raise StoreUnavailable(f"lead could not be saved (not valid Unicode text in {', '.join(broken)})")
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every string in a stored value: itself, a list's items, a transcript message's values."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
 
 
 def _zero_freed_space(connection: Any, _record: Any) -> None:
@@ -469,6 +481,7 @@ def _zero_freed_space(connection: Any, _record: Any) -> None:
 def _lead(row: Mapping[str, Any]) -> Lead:
     data = dict(row)
     data["questions"] = json.loads(data["questions"])
+    data["transcript"] = json.loads(data["transcript"])
     for key in _TIMES:
         # SQLite returns naive datetimes; every time stored here is UTC.
         if data[key] is not None and data[key].tzinfo is None:

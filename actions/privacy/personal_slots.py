@@ -14,6 +14,10 @@ PERSONAL_SLOTS: dict[str, str] = {"lead_name": NAME, "lead_email": EMAIL, "lead_
 # a reply to that question is "yes" or "no", not the field's value.
 REQUESTED_SLOT = "requested_slot"
 STOP_QUESTION_SLOT = "confirming_stop"
+# A visitor's rating of an answer (channels/answer_feedback.py): "up" or "down" and a
+# timestamp, never personal, so redaction leaves it exactly as it is (the insights report
+# matches the timestamp to the answer).
+ANSWER_FEEDBACK_SLOT = "answer_feedback"
 
 
 def placeholder(kind: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import phonenumbers
 
 from actions.privacy.masking import REGION, mask_contact_details, might_contain_contact_details
-from actions.privacy.personal_slots import PHONE, REQUESTED_SLOT, STOP_QUESTION_SLOT, placeholder
+from actions.privacy.personal_slots import ANSWER_FEEDBACK_SLOT, PHONE, REQUESTED_SLOT, STOP_QUESTION_SLOT, placeholder
 
 Event = dict[str, Any]
 
@@ -48,7 +48,8 @@ def redact_events(events: Sequence[Mapping[str, Any]], personal_slots: Mapping[s
     - personal slot events: their value is the placeholder;
     - every other occurrence of those values, as typed and as the form normalised them, in
       any event (the summary, the text-consent question, metadata...): the placeholder;
-    - other user events: email addresses and phone numbers masked (as when they were stored).
+    - other user events: email addresses and phone numbers masked (as when they were stored);
+    - answer ratings (ANSWER_FEEDBACK_SLOT): kept as they are, they hold nothing personal.
     Idempotent: redacting redacted events changes nothing.
     """
     typed = personal_inputs(events, personal_slots)
@@ -62,6 +63,8 @@ def redact_events(events: Sequence[Mapping[str, Any]], personal_slots: Mapping[s
             redacted.append(_map_strings(event, lambda text: mask_contact_details(replace(text))))
         elif kind == "slot" and event.get("name") in personal_slots and event.get("value") is not None:
             redacted.append({**event, "value": placeholder(personal_slots[event["name"]])})
+        elif kind == "slot" and event.get("name") == ANSWER_FEEDBACK_SLOT:
+            redacted.append(dict(event))  # a rating and a timestamp: nothing personal to take out
         else:
             redacted.append(_map_strings(event, replace))
     return redacted

@@ -11,6 +11,10 @@
  * server says "too many messages" (429), a calm note asks the visitor to wait and their
  * message goes back into the box, to send again.
  *
+ * Under each answer (each reply message carries its `answer_id`) a thumbs up and a thumbs
+ * down rate it, once: the rating goes to the same webhook as {sender, feedback: {answer_id,
+ * rating}}, the buttons stay pressed and disabled with a "Thanks" note, also after a reload.
+ *
  * Embed: <div id="admissions-chat" data-server-url="https://assistant.example.edu"></div>
  *        <script src="https://chat.example.edu/widget/widget.js" defer></script>
  */
@@ -24,6 +28,16 @@
   const TIMEOUT_MS = 30 * 1000;
   const SLOW_DOWN = "You're sending messages very quickly, please wait a moment. Your message is back in the box to send again.";
   const FRESH_START = '/session_start'; // the payload of the "start a fresh conversation" button
+  const GREET = '/greet';
+  const THANKS = 'Thanks for your feedback';
+  const RATING_FAILED = "Sorry, your rating wasn't sent. Please try again.";
+  const RATINGS = {
+    up: { label: 'This answer was helpful', rotate: '' },
+    down: { label: 'This answer was not helpful', rotate: ' transform="rotate(180 12 12)"' },
+  };
+  // A thumb (Material Icons' thumb_up, Apache-2.0), drawn inline: no image file, no font.
+  const THUMB = 'M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 '
+    + '7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z';
 
   let config = null; // {server_url, phone, privacy_url}
   // Shown above the chat: the assistant is no place for health or financial details.
@@ -62,8 +76,9 @@
     try { sessionStorage.setItem(STORAGE_KEY, JSON.stringify(state)); } catch (error) { /* storage full or off */ }
   }
 
-  /** One deep-chat message per Rasa reply: the text escaped, buttons we build ourselves. */
-  function renderReply(reply) {
+  /** One deep-chat message per Rasa reply: the text escaped, buttons we build ourselves, and
+   * under an answer's last message the thumbs that rate it (`rateable`). */
+  function renderReply(reply, rateable) {
     let html = '';
     if (reply.text) html += `<div class="ac-text">${escapeHtml(reply.text)}</div>`;
     if (Array.isArray(reply.buttons) && reply.buttons.length) {
@@ -71,7 +86,28 @@
         `<button type="button" class="ac-suggestion" data-payload="${escapeHtml(b.payload)}">${escapeHtml(b.title)}</button>`
       )).join('') + '</div>';
     }
+    if (html && rateable) html += feedbackHtml(reply.answer_id, null);
     return html ? { role: 'ai', html } : null;
+  }
+
+  /** The thumbs of one answer: to press, or (`rated`: 'up' or 'down') pressed, disabled and thanked. */
+  function feedbackHtml(answerId, rated) {
+    const buttons = Object.entries(RATINGS).map(([rating, { label, rotate }]) => (
+      `<button type="button" class="ac-rate" data-rating="${rating}" aria-label="${label}"`
+      + ` aria-pressed="${rated === rating}"${rated ? ' disabled' : ''}>`
+      + `<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="${THUMB}"${rotate}/></svg></button>`
+    )).join('');
+    const note = rated ? escapeHtml(THANKS) : '';
+    return `<div class="ac-feedback" data-answer="${escapeHtml(String(answerId))}">${buttons}`
+      + `<span class="ac-feedback-note" role="status">${note}</span></div>`;
+  }
+
+  /** Which messages of a reply get thumbs: the last one of each answer (Rasa splits a text at
+   * blank lines into messages sharing one `answer_id`). */
+  function rateable(replies, index) {
+    const id = replies[index].answer_id;
+    const next = replies[index + 1];
+    return typeof id === 'number' && !(next && next.answer_id === id);
   }
 
   function unreachable() {
@@ -104,6 +140,7 @@
   /** Send one message to Rasa; the replies as deep-chat messages (the unreachable notice on
    * failure), or null when the server refused it as one too many (429): nothing was processed. */
   async function ask(message) {
+    const rated = message !== GREET; // a greeting answers no question: nothing to rate
     try {
       const response = await fetch(webhookUrl(), {
         method: 'POST',
@@ -114,10 +151,54 @@
       if (response.status === 429) return null;
       if (!response.ok) return [unreachable()];
       const replies = await response.json();
-      return (Array.isArray(replies) ? replies : []).map(renderReply).filter(Boolean);
+      const list = Array.isArray(replies) ? replies.filter((reply) => reply && typeof reply === 'object') : [];
+      return list.map((reply, index) => renderReply(reply, rated && rateable(list, index))).filter(Boolean);
     } catch (error) {
       return [unreachable()];
     }
+  }
+
+  /** Send the visitor's rating of an answer; whether the server has it (stored now or before). */
+  async function sendRating(answerId, rating) {
+    try {
+      const response = await fetch(webhookUrl(), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ sender: state.sender, feedback: { answer_id: answerId, rating } }),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      return response.ok || response.status === 409; // 409: this answer was rated already
+    } catch (error) {
+      return false;
+    }
+  }
+
+  /** A thumb clicked (or pressed with Enter or Space): both are disabled at once, so an answer
+   * is rated once; on failure they come back, to try again. The kept conversation shows the
+   * rating after a reload too. */
+  async function rate(button) {
+    const group = button && button.closest('.ac-feedback');
+    if (!group || button.disabled) return;
+    const answerId = Number(group.dataset.answer);
+    const { rating } = button.dataset;
+    const thumbs = group.querySelectorAll('.ac-rate');
+    const note = group.querySelector('.ac-feedback-note');
+    thumbs.forEach((thumb) => { thumb.disabled = true; });
+    button.setAttribute('aria-pressed', 'true');
+    const stored = await sendRating(answerId, rating);
+    if (!stored) {
+      thumbs.forEach((thumb) => { thumb.disabled = false; });
+      button.setAttribute('aria-pressed', 'false');
+      note.textContent = RATING_FAILED;
+      button.focus();
+      return;
+    }
+    note.textContent = THANKS;
+    const before = feedbackHtml(answerId, null);
+    const kept = state.messages.find((m) => m.html && m.html.includes(before));
+    if (kept) kept.html = kept.html.replace(before, feedbackHtml(answerId, rating));
+    saveState();
+    chat.focusInput(); // the disabled thumb can hold the focus no longer
   }
 
   /** deep-chat's typing bubble, shown while Rasa thinks (toggle() adds or removes it). */
@@ -136,7 +217,7 @@
     setTyping(true);
     let replies = await ask(message);
     // A fresh session answers nothing by itself: greet the visitor in it.
-    if (message === FRESH_START && replies && !replies.length) replies = await ask('/greet');
+    if (message === FRESH_START && replies && !replies.length) replies = await ask(GREET);
     setTyping(false);
     if (replies === null) {
       await signals.onResponse([slowDown()]);
@@ -159,7 +240,7 @@
 
   async function greet() {
     setTyping(true);
-    const replies = await ask('/greet');
+    const replies = await ask(GREET);
     setTyping(false);
     (replies || [slowDown()]).forEach((reply) => chat.addMessage(reply));
   }
@@ -170,7 +251,15 @@
     .ac-suggestion { font: inherit; font-size: 0.9em; color: #0b3d6e; background: #fff;
       border: 1px solid #0b3d6e; border-radius: 16px; padding: 5px 12px; cursor: pointer; }
     .ac-suggestion:hover { background: #e8f0f8; }
-    .ac-suggestion:focus-visible, #text-input:focus-visible, .input-button:focus-visible {
+    .ac-feedback { display: flex; align-items: center; gap: 6px; margin-top: 6px; }
+    .ac-rate { display: inline-flex; align-items: center; font: inherit; color: #3d4a57; background: transparent;
+      border: 1px solid #6b7785; border-radius: 12px; padding: 3px 8px; cursor: pointer; }
+    .ac-rate svg { width: 14px; height: 14px; fill: currentColor; }
+    .ac-rate:hover:not(:disabled) { background: #dde5ee; }
+    .ac-rate[aria-pressed="true"] { color: #fff; background: #0b3d6e; border-color: #0b3d6e; }
+    .ac-rate:disabled { cursor: default; }
+    .ac-feedback-note { font-size: 0.85em; color: #3d4a57; }
+    .ac-suggestion:focus-visible, .ac-rate:focus-visible, #text-input:focus-visible, .input-button:focus-visible {
       outline: 3px solid #f2a900; outline-offset: 2px; }
     .ac-unreachable { color: #8a1c1c; font-weight: 600; }
     .ac-slow-down { color: #5a4300; }
@@ -187,6 +276,7 @@
     chat.history = state.messages.slice();
     chat.displayLoadingBubble = { toggle: () => {} }; // we show the typing bubble ourselves
     chat.htmlClassUtilities = {
+      'ac-rate': { events: { click: (event) => rate(event.target.closest('.ac-rate')) } },
       'ac-suggestion': {
         events: {
           click: (event) => {

@@ -1,0 +1,281 @@
+"""The lead's transcript (actions/inquiry/transcript.py) from the events the action server gets:
+order and roles, masking, nothing from inside a form, the caps; then the transcript through
+the store, the CRM payload's schema and the staff export. Events are built with Rasa's own
+classes (tests/form_events.py) and serialised as Rasa sends them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from jsonschema import ValidationError
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event
+from rasa_sdk import Tracker
+
+from actions.inquiry import migrate
+from actions.inquiry.lead_builder import page_url, questions_asked
+from actions.inquiry.payload import build_payload
+from actions.inquiry.store import LeadStore
+from actions.inquiry.transcript import MAX_MESSAGE_CHARS, MAX_MESSAGES, MAX_TOTAL_CHARS, transcript
+from actions.leads import export
+from tests.conversations import DANA
+from tests.form_events import FORM, details, form_start, session_start, stop, summary_and_submit, user
+from tests.test_lead_store import make_lead
+from tests.test_payload import VALIDATOR
+
+PHONE = "(423) 555-0100"  # the college's, as an answer gives it
+BUTTONS = {"buttons": [{"title": "Is it online?", "payload": "/ask_delivery"}]}
+
+
+def said(text: str, **data: Any) -> BotUttered:
+    return BotUttered(text, data)
+
+
+def start() -> list[Event]:
+    """The visitor asks for the inquiry: the form's start action, its intro and first question."""
+    return [
+        *user("I'd like more info", "request_info"),
+        ActionExecuted("action_start_inquiry"),
+        said("Great, a few questions."),
+        *form_start()[2:],
+    ]
+
+
+def serialised(events: list[Event]) -> list[dict[str, Any]]:
+    return [event.as_dict() for event in events]
+
+
+def of(events: list[Event]) -> list[tuple[str, str]]:
+    return [(message["role"], message["text"]) for message in transcript(serialised(events))]
+
+
+def test_the_visitors_questions_and_the_answers_before_the_form_in_order():
+    events = [
+        *session_start(),
+        *user("/greet", "greet"),  # the widget opening: not something the visitor wrote
+        said("Hi! What would you like to know?", **BUTTONS),
+        *user("/ask_delivery", "ask_delivery"),  # the button clicked: shown by its title
+        said("Yes, it can be done online."),
+        *user("how long is medical billing?", "ask_duration"),
+        said(f"Medical Billing and Coding takes 15 months. Questions? Call {PHONE}."),
+        *start(),
+        *details(DANA),
+    ]
+    assert of(events) == [
+        ("assistant", "Hi! What would you like to know?"),
+        ("visitor", "Is it online?"),
+        ("assistant", "Yes, it can be done online."),
+        ("visitor", "how long is medical billing?"),
+        ("assistant", f"Medical Billing and Coding takes 15 months. Questions? Call {PHONE}."),
+        ("visitor", "I'd like more info"),
+    ]
+
+
+def test_contact_details_are_masked_and_the_visitors_own_replaced_wherever_they_were_written():
+    events = [
+        *session_start(),
+        *user(f"hi, I'm {DANA.name}: is it online? reach me at {DANA.email} or 706 555 0199", "ask_delivery"),
+        said(f"Yes, {DANA.name}, it is online."),
+        *start(),
+        *details(DANA),
+        *summary_and_submit(DANA),
+    ]
+    assert of(events)[:2] == [
+        ("visitor", "hi, I'm [name]: is it online? reach me at [email] or [phone]"),
+        ("assistant", "Yes, [name], it is online."),
+    ]
+    assert "[phone]" not in of([*session_start(), said(f"Call {PHONE}."), *start()])[0][1]  # the college's stays
+
+
+def test_nothing_from_inside_a_form_even_an_earlier_one_or_a_question_asked_in_it():
+    events = [
+        *session_start(),
+        *user("how long is it?", "ask_duration"),
+        said("15 months."),
+        *start(),
+        *details(DANA),  # the name, email and phone typed into the form
+        *user("is it online?", "ask_delivery"),  # a question mid-form
+        ActionExecuted(FORM),
+        said("Yes, online too."),
+        *stop(),  # the first form stopped
+        *user("which campus?", "ask_campus"),
+        said("Augusta, GA."),
+        *start(),  # the form again: its transcript is what came before this start
+    ]
+    assert of(events) == [
+        ("visitor", "how long is it?"),
+        ("assistant", "15 months."),
+        ("visitor", "I'd like more info"),
+        ("assistant", "Stopped: nothing kept."),  # said once the first form had ended
+        ("visitor", "which campus?"),
+        ("assistant", "Augusta, GA."),
+        ("visitor", "I'd like more info"),
+    ]
+    text = json.dumps(transcript(serialised(events)))
+    for detail in (DANA.name, DANA.email, DANA.phone, DANA.stored_phone, "Question for lead_"):
+        assert detail not in text
+
+
+def test_no_form_began_no_transcript():
+    """As the lead's questions: a stale or made-up submit brings nothing of the conversation."""
+    assert of([*session_start(), *user("how long is it?", "ask_duration"), said("15 months.")]) == []
+
+
+def test_the_last_twenty_messages_are_kept():
+    events: list[Event] = [*session_start()]
+    for n in range(15):
+        events += [*user(f"question {n}?", "ask_duration"), said(f"answer {n}.")]
+    kept = of([*events, *start()])
+    assert len(kept) == MAX_MESSAGES == 20
+    assert kept[0] == ("assistant", "answer 5.") and kept[-1] == ("visitor", "I'd like more info")
+
+
+def test_a_long_message_is_cut_to_500_characters_ending_with_an_ellipsis():
+    question = "is it online? " + "I really need to know " * 40
+    ((_, cut), _) = of([*session_start(), *user(question, "ask_delivery"), *start()])
+    assert len(cut) == MAX_MESSAGE_CHARS == 500
+    assert cut == question[:499] + "…"
+
+
+def test_the_oldest_messages_go_first_to_stay_within_4000_characters():
+    events: list[Event] = [*session_start()]
+    for n in range(9):
+        events += [*user(f"{n} " + "x" * 600, "ask_duration")]  # cut to 500 each
+    kept = transcript(serialised([*events, *start()]))
+    assert sum(len(message["text"]) for message in kept) <= MAX_TOTAL_CHARS == 4000
+    assert [message["text"][0] for message in kept] == ["2", "3", "4", "5", "6", "7", "8", "I"]
+
+
+def test_masking_comes_before_the_cut():
+    """An address at the cut is masked whole, never left half readable."""
+    question = "x" * 480 + f" mail {DANA.email} please"
+    ((_, cut), _) = of([*session_start(), *user(question, "ask_delivery"), *start()])
+    assert cut == "x" * 480 + " mail [email] please"
+
+
+def test_the_leads_questions_do_not_hold_the_visitors_details_either():
+    events = [
+        *session_start(),
+        *user(f"I'm {DANA.name}, how long is it?", "ask_duration"),
+        said("15 months."),
+        *start(),
+        *details(DANA),
+    ]
+    tracker = Tracker("visitor-1", {}, {}, serialised(events), False, None, None, "action_listen")
+    assert questions_asked(tracker) == ["I'm [name], how long is it?"]
+
+
+def test_the_page_is_the_one_the_conversation_began_on():
+    first, later = "https://college.example/programs", "https://college.example/apply.html"
+    events = serialised(
+        [
+            *session_start(),
+            *user("/greet", "greet", page_url=first + "?utm=x"),
+            *user("how long is it?", "ask_duration", page_url=later),
+        ]
+    )
+    assert page_url(Tracker("visitor-1", {}, {}, events, False, None, None, "action_listen")) == first
+
+
+# The transcript through the store, the payload and the export
+
+TRANSCRIPT = [
+    {"role": "visitor", "text": "how long is it?"},
+    {"role": "assistant", "text": "15 months."},
+    {"role": "visitor", "text": "=cmd|' /C calc'!A0"},
+]
+
+
+@pytest.fixture
+def store(tmp_path) -> Iterator[LeadStore]:
+    created = LeadStore(f"sqlite:///{tmp_path / 'leads.sqlite3'}")
+    yield created
+    created.dispose()
+
+
+def test_the_store_keeps_the_transcript_and_an_update_replaces_it(store):
+    lead = make_lead(1, transcript=TRANSCRIPT)
+    assert store.save(lead)
+    stored = store.get(lead.id)
+    assert stored is not None and stored.transcript == TRANSCRIPT
+    assert store.replace(lead.id, make_lead(1, transcript=TRANSCRIPT[:1]))
+    updated = store.get(lead.id)
+    assert updated is not None and updated.transcript == TRANSCRIPT[:1]
+
+
+def test_a_lead_without_a_transcript_stores_an_empty_one(store):
+    lead = make_lead(2)
+    store.save(lead)
+    stored = store.get(lead.id)
+    assert stored is not None and stored.transcript == []
+
+
+def test_the_payload_carries_the_transcript_and_validates_against_the_schema():
+    payload = build_payload(make_lead(3, transcript=TRANSCRIPT))
+    VALIDATOR.validate(payload)
+    assert payload["transcript"] == TRANSCRIPT
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        [{"role": "advisor", "text": "hello"}],
+        [{"role": "visitor", "text": ""}],
+        [{"role": "visitor", "text": "x" * 501}],
+        [{"role": "visitor"}],
+        [{"role": "visitor", "text": "hi", "email": "dana@example.com"}],
+        [{"role": "visitor", "text": "hi"}] * 21,
+    ],
+    ids=["other role", "empty", "too long", "no text", "another key", "too many"],
+)
+def test_the_schema_refuses_a_transcript_out_of_its_bounds(broken):
+    payload = build_payload(make_lead(4))
+    with pytest.raises(ValidationError):
+        VALIDATOR.validate({**payload, "transcript": broken})
+
+
+def test_a_built_transcript_always_fits_the_schema():
+    events: list[Event] = [*session_start()]
+    for n in range(30):
+        events += [*user(f"{n} " + "y" * 900, "ask_duration"), said("z" * 800)]
+    built = transcript(serialised([*events, *start()]))
+    VALIDATOR.validate({**build_payload(make_lead(5)), "transcript": built})
+
+
+def test_the_export_carries_the_transcript_as_json_and_as_one_readable_cell():
+    lead = make_lead(6, transcript=TRANSCRIPT)
+    jsonl, table = io.StringIO(), io.StringIO()
+    export([lead], "jsonl", jsonl)
+    export([lead], "csv", table)
+    assert json.loads(jsonl.getvalue())["transcript"] == TRANSCRIPT
+    (row,) = csv.DictReader(io.StringIO(table.getvalue()))
+    assert row["transcript"].splitlines() == [
+        "Visitor: how long is it?",
+        "Assistant: 15 months.",
+        "Visitor: =cmd|' /C calc'!A0",  # inside the cell, never at its start: no formula
+    ]
+
+
+def test_leads_saved_before_the_transcript_existed_are_kept_with_an_empty_one(tmp_path):
+    """Migration 0005 on a database holding leads: nothing lost, each lead's transcript []."""
+    url = f"sqlite:///{tmp_path / 'leads.sqlite3'}"
+    engine = sa.create_engine(url, future=True)
+    lead = make_lead(7)
+    with engine.begin() as connection:
+        command.upgrade(migrate.config(connection), "0004_delivery_schedule")
+        table = sa.Table("leads", sa.MetaData(), autoload_with=connection)
+        assert "transcript" not in table.c
+        row = {**lead.values(), "questions": json.dumps(lead.questions)}
+        connection.execute(table.insert().values({column.name: row[column.name] for column in table.c}))
+    engine.dispose()
+    store = LeadStore(url)
+    loaded = store.get(lead.id)
+    store.dispose()
+    assert loaded is not None and loaded.transcript == [] and loaded.answers == lead.answers
+    assert loaded.questions == lead.questions
