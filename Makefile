@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: setup widget browser train run shell test test-quick mutation lint format lock bench clean
+.PHONY: setup widget browser train run cluster cluster-upgrade shell test test-quick mutation lint format lock bench clean
 
 setup: $(VENV)/.installed $(SPACY_MODEL)/meta.json widget
 
@@ -37,6 +37,15 @@ $(MODEL): $(TRAINING_INPUTS) $(SPACY_MODEL)/meta.json
 
 run: setup train
 	@scripts/run.sh
+
+# Several Rasa and action servers behind nginx, with Redis and PostgreSQL, on this machine
+# (README "Several servers: `make cluster`"). Same addresses and settings as `run`.
+cluster: setup train
+	@$(PY) -m deploy.cluster
+
+# The running cluster's Rasa servers restarted one at a time on the model `train` just made.
+cluster-upgrade: train
+	@$(PY) -m deploy.cluster upgrade
 
 shell: setup train
 	@scripts/run.sh shell

@@ -168,14 +168,16 @@ def deliver_now(store: LeadStore, out: TextIO, err: TextIO) -> int:
     try:
         webhook = Webhook.from_env()
         schedule = runtime.retry_schedule()
+        lease = runtime.delivery_lease(webhook.timeout) if webhook else None
     except ValueError as error:
         print(f"Cannot deliver: {error}", file=err)
         return 2
-    if webhook is None:
+    if webhook is None or lease is None:
         print("LEADS_WEBHOOK_URL is not set: nothing to deliver to.", file=err)
         return 2
     pending = store.make_pending_due(utc_now())
-    done = deliver_pending(store, webhook, schedule=schedule)
+    # A lead an action server is sending right now is left to it (its claim).
+    done = deliver_pending(store, webhook, schedule=schedule, lease=lease)
     summary = f"delivered {done.delivered} of {pending} pending lead(s)"
     if done.failed:
         summary += f"; {done.failed} failed (see `python -m actions.leads list --status failed`)"

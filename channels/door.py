@@ -26,6 +26,8 @@ from actions.inquiry.page_address import origin_and_path
 from actions.rate_limits import RateLimit, parse_limit
 
 MAX_BODY_BYTES = 16 * 1024  # a message is at most 5,000 characters: 16 KB holds it in any script
+# The refusal of a larger body, the same from the Rasa server and from nginx in front of it.
+TOO_LARGE = f"the request body is larger than {MAX_BODY_BYTES} bytes"
 MAX_PAGE_URL_LENGTH = 512
 CLIENT_KEY = "client"  # the metadata key the action server reads (leads per client)
 PAGE_URL_KEY = "page_url"

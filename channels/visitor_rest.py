@@ -55,7 +55,7 @@ MAX_SENDER_LENGTH = 128
 MAX_MESSAGE_LENGTH = 5000
 APOLOGY_RESPONSE = "reply_service_trouble"
 TURN_CAP_RESPONSE = "reply_session_turn_cap"
-TOO_LARGE = f"the request body is larger than {door.MAX_BODY_BYTES} bytes"
+TOO_LARGE = door.TOO_LARGE
 SLOW_BODY = f"the request body did not arrive within {door.READ_TIMEOUT_SECONDS} seconds"
 # Commands that legitimately answer nothing.
 SILENT_COMMANDS = {USER_INTENT_RESTART, USER_INTENT_SESSION_START}

@@ -221,16 +221,6 @@ def test_a_round_tries_each_lead_once_even_when_its_retry_falls_due_within_the_r
     assert all(store.get(lead.id).next_attempt_at == clock.at for lead in leads)  # due again: next round
 
 
-def test_a_round_walks_past_a_full_batch_once(store, monkeypatch):
-    monkeypatch.setattr(delivery, "BATCH", 2)
-    leads = [make_lead(n, created_at=utc_now() - timedelta(seconds=10 - n)) for n in range(5)]
-    for lead in leads:
-        store.save(lead)
-    with FakeCRM(SECRET) as crm:
-        done = deliver_pending(store, Webhook(crm.url, SECRET, timeout=5))
-    assert done.delivered == 5 and set(crm.accepted_posts.values()) == {1}
-
-
 def messages(caplog, level: int) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == delivery.__name__ and r.levelno == level]
 

@@ -7,7 +7,7 @@ import os
 from datetime import timedelta
 from functools import lru_cache
 
-from actions.inquiry.delivery import DeliveryWorker, Webhook
+from actions.inquiry.delivery import DEFAULT_LEASE, DeliveryWorker, Webhook
 from actions.inquiry.schedule import DEFAULT_FIRST_DELAY, DEFAULT_MAX_AGE, DEFAULT_MAX_DELAY, RetrySchedule
 from actions.inquiry.store import LeadStore
 from actions.privacy.conversations import ConversationStore
@@ -30,6 +30,9 @@ DELIVERY_BACKOFF_ENV = "LEAD_DELIVERY_BACKOFF"  # seconds before a failed lead's
 DELIVERY_MAX_BACKOFF_ENV = "LEAD_DELIVERY_MAX_BACKOFF"  # the longest wait between two attempts
 DELIVERY_MAX_AGE_ENV = "LEAD_DELIVERY_MAX_AGE"  # days after which an undelivered lead is given up on
 MAX_DURATION = timedelta(days=3650)
+DELIVERY_LEASE_ENV = "LEADS_DELIVERY_LEASE"  # seconds a process holds a lead it is sending
+# A lease must outlast a POST: connecting, sending and reading may each take the webhook's timeout.
+LEASE_TIMEOUTS = 3
 RETENTION_INTERVAL_ENV = "RETENTION_INTERVAL"  # seconds between retention purges
 DEFAULT_RETENTION_INTERVAL = 3600.0
 EXPIRY_SWEEP_INTERVAL_ENV = "EXPIRY_SWEEP_INTERVAL"  # seconds between expired-session sweeps
@@ -78,6 +81,20 @@ def retry_schedule() -> RetrySchedule:
     )
 
 
+def delivery_lease(webhook_timeout: float) -> timedelta:
+    """LEADS_DELIVERY_LEASE, or its default; ValueError when it is shorter than a POST may take
+    (another process would send the lead again while the first is still sending it)."""
+    lease = duration_setting(DELIVERY_LEASE_ENV, DEFAULT_LEASE, "seconds")
+    shortest = timedelta(seconds=LEASE_TIMEOUTS * webhook_timeout)
+    if lease < shortest:
+        raise ValueError(
+            f"{DELIVERY_LEASE_ENV} must be at least {shortest.total_seconds():g} seconds"
+            f" ({LEASE_TIMEOUTS} times the CRM webhook's {webhook_timeout:g}-second timeout),"
+            f" not {os.environ[DELIVERY_LEASE_ENV]!r}"
+        )
+    return lease
+
+
 def retention_policy() -> RetentionPolicy:
     """CONVERSATION_RETENTION_DAYS and LEAD_RETENTION_DAYS, or their defaults."""
     return RetentionPolicy(
@@ -115,8 +132,8 @@ def start_delivery() -> DeliveryWorker | None:
     if webhook is None:
         logger.info("LEADS_WEBHOOK_URL not set: leads are kept in the store for export")
         return None
-    interval, schedule = delivery_interval(), retry_schedule()
-    _worker = DeliveryWorker(lead_store(), webhook, interval, schedule)
+    interval, schedule, lease = delivery_interval(), retry_schedule(), delivery_lease(webhook.timeout)
+    _worker = DeliveryWorker(lead_store(), webhook, interval, schedule, lease)
     _worker.start()
     return _worker
 

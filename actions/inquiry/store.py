@@ -15,7 +15,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 STATUSES = (PENDING, DELIVERED, FAILED)
 # The answers that identify a person: a new lead with the same one soon after is a repeat.
 CONTACT_COLUMNS = ("email", "phone")
+CLAIM_LENGTH = 128  # a delivery claim's token: host, process id and a random part
+_CLAIM_COLUMNS = ("claimed_by", "claimed_until")
 
 metadata = sa.MetaData()
 # The lead's bookkeeping, then one column per answer the form's fields declare (fields.py).
@@ -52,6 +54,10 @@ leads = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("exported_at", sa.DateTime(timezone=True)),  # first export: starts its retention too
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), index=True),  # pending leads only
+    # The delivery process sending it now, until when (a lease: a process that dies mid-POST
+    # holds the lead only until then). Internal: never exported, not part of a Lead.
+    sa.Column("claimed_by", sa.String(CLAIM_LENGTH)),
+    sa.Column("claimed_until", sa.DateTime(timezone=True)),
     *(column.sa_column() for column in fields.columns()),
 )
 # One row per erasure on request: proof it was done, without the person (a salted hash).
@@ -230,40 +236,95 @@ class LeadStore:
     def due(self, now: datetime, after: Lead | None = None, limit: int = 100) -> list[Lead]:
         """Pending leads whose next attempt is due at `now`, oldest first; with `after`, only
         those that come after that lead in this order (one pass walks the queue once)."""
-        query = (
-            leads.select()
-            .where(leads.c.delivery_status == PENDING, leads.c.next_attempt_at <= now.astimezone(timezone.utc))
-            .order_by(leads.c.created_at, leads.c.id)
-            .limit(limit)
-        )
-        if after is not None:
-            created = after.created_at.astimezone(timezone.utc)
-            query = query.where(
-                sa.or_(leads.c.created_at > created, sa.and_(leads.c.created_at == created, leads.c.id > after.id))
-            )
+        query = leads.select().where(_due(now, after)).order_by(leads.c.created_at, leads.c.id).limit(limit)
         self.ensure_schema()
         with self._engine.connect() as connection:
             return [_lead(row) for row in connection.execute(query).mappings()]
 
-    def mark_delivered(self, lead_id: str) -> None:
+    def claim(
+        self,
+        due_at: datetime,
+        claim: str,
+        lease: timedelta,
+        after: Lead | None = None,
+        now: datetime | None = None,
+    ) -> Lead | None:
+        """Take the oldest lead due at `due_at` (after `after`, as `due` walks) that no other
+        process holds now, for `lease`: marked with `claim`, a token unique to this claim, until
+        `now + lease` (`now`: this moment unless given). None when there is none left.
+
+        One statement takes it, so two processes never hold the same lead: on PostgreSQL the
+        candidate row is locked with FOR UPDATE SKIP LOCKED (a process skips what another is
+        claiming instead of waiting for it); SQLite runs one writing statement at a time and the
+        UPDATE re-checks the lease. A process that dies holding a lead holds it until the lease
+        ends; then any process may claim it again.
+        """
+        if not claim or len(claim) > CLAIM_LENGTH:
+            raise ValueError(f"a delivery claim is 1 to {CLAIM_LENGTH} characters")
+        now = (now or utc_now()).astimezone(timezone.utc)
+        free = sa.or_(leads.c.claimed_until.is_(None), leads.c.claimed_until <= now)
+        oldest = (
+            sa.select(leads.c.id)
+            .where(_due(due_at, after), free)
+            .order_by(leads.c.created_at, leads.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)  # PostgreSQL's; SQLite's compiler leaves it out
+            .correlate(None)  # its own `leads`, not the updated row's
+            .scalar_subquery()
+        )
+        take = (
+            leads.update()
+            .where(leads.c.id == oldest, leads.c.delivery_status == PENDING, free)
+            .values(claimed_by=claim, claimed_until=now + lease)
+        )
+        self.ensure_schema()
+        with _reachable(), self._engine.begin() as connection:
+            if not connection.execute(take).rowcount:
+                return None
+            row = connection.execute(leads.select().where(leads.c.claimed_by == claim)).mappings().first()
+        return _lead(row) if row else None
+
+    def mark_delivered(self, lead_id: str, claim: str | None = None) -> None:
+        """The CRM took it. Recorded whoever holds the lead now: a delivery is never undone."""
         self._count_attempt(
-            lead_id, delivery_status=DELIVERED, delivered_at=utc_now(), last_error=None, next_attempt_at=None
+            lead_id,
+            claim,
+            delivery_status=DELIVERED,
+            delivered_at=utc_now(),
+            last_error=None,
+            next_attempt_at=None,
         )
 
     def record_failure(self, lead_id: str, reason: str) -> None:
         self._count_attempt(lead_id, last_error=reason[:500])
 
-    def schedule_retry(self, lead_id: str, reason: str, at: datetime) -> None:
+    def schedule_retry(self, lead_id: str, reason: str, at: datetime, claim: str | None = None) -> None:
         """The attempt failed for now: the lead stays pending and is next due `at`."""
         self._count_attempt(
-            lead_id, last_error=reason[:500], next_attempt_at=at.astimezone(timezone.utc), only_pending=True
+            lead_id, claim, last_error=reason[:500], next_attempt_at=at.astimezone(timezone.utc), only_pending=True
         )
 
-    def mark_failed(self, lead_id: str, reason: str) -> None:
+    def mark_failed(self, lead_id: str, reason: str, claim: str | None = None) -> None:
         """The attempt failed for good: the lead leaves the delivery queue until staff re-queue it."""
         self._count_attempt(
-            lead_id, delivery_status=FAILED, last_error=reason[:500], next_attempt_at=None, only_pending=True
+            lead_id,
+            claim,
+            delivery_status=FAILED,
+            last_error=reason[:500],
+            next_attempt_at=None,
+            only_pending=True,
         )
+
+    def claim_of(self, lead_id: str) -> tuple[str | None, datetime | None]:
+        """Who holds the lead for delivery and until when (None, None when nobody does)."""
+        self.ensure_schema()
+        query = sa.select(leads.c.claimed_by, leads.c.claimed_until).where(leads.c.id == lead_id)
+        with _reachable(), self._engine.connect() as connection:
+            row = connection.execute(query).first()
+        if row is None or row.claimed_by is None:
+            return None, None
+        until = row.claimed_until
+        return row.claimed_by, until.replace(tzinfo=timezone.utc) if until and until.tzinfo is None else until
 
     def requeue(self, lead_id: str, at: datetime) -> bool:
         """Make a pending or failed lead due `at` (failed ones pending again); False for an
@@ -297,15 +358,21 @@ class LeadStore:
         with self._engine.connect() as connection:
             return list(connection.execute(query).scalars())
 
-    def _count_attempt(self, lead_id: str, only_pending: bool = False, **values: Any) -> None:
+    def _count_attempt(self, lead_id: str, claim: str | None = None, only_pending: bool = False, **values: Any) -> None:
         """Record a delivery round's outcome: a round that succeeded is an attempt too.
 
-        `only_pending`: a failure never overwrites a delivery recorded meanwhile (by `leads
-        retry` running beside the action server's worker).
+        `only_pending`: a failure never overwrites a delivery recorded meanwhile (by another
+        process, or `leads retry` running beside the action server's worker). `claim`: the
+        claim this attempt was made under is released, and only that one: a process whose
+        lease ran out never frees a claim another process has taken since.
         """
         query = leads.update().where(leads.c.id == lead_id)
         if only_pending:
             query = query.where(leads.c.delivery_status == PENDING)
+        if claim is not None:
+            ours = leads.c.claimed_by == claim
+            values["claimed_by"] = sa.case((ours, None), else_=leads.c.claimed_by)
+            values["claimed_until"] = sa.case((ours, None), else_=leads.c.claimed_until)
         with self._engine.begin() as connection:
             connection.execute(query.values(delivery_attempts=leads.c.delivery_attempts + 1, **values))
 
@@ -362,6 +429,17 @@ class LeadStore:
         self._engine.dispose()
 
 
+def _due(now: datetime, after: Lead | None) -> sa.sql.ColumnElement:
+    """Pending and due at `now`; with `after`, only what comes after that lead in queue order
+    (created_at, then id)."""
+    due = sa.and_(leads.c.delivery_status == PENDING, leads.c.next_attempt_at <= now.astimezone(timezone.utc))
+    if after is None:
+        return due
+    created = after.created_at.astimezone(timezone.utc)
+    later = sa.or_(leads.c.created_at > created, sa.and_(leads.c.created_at == created, leads.c.id > after.id))
+    return sa.and_(due, later)
+
+
 @contextlib.contextmanager
 def _reachable() -> Iterator[None]:
     """A database error as StoreUnavailable, named by its type only (its message can quote values)."""
@@ -396,4 +474,6 @@ def _lead(row: Mapping[str, Any]) -> Lead:
         if data[key] is not None and data[key].tzinfo is None:
             data[key] = data[key].replace(tzinfo=timezone.utc)
     answers = {column.name: data.pop(column.name) for column in fields.columns()}
+    for key in _CLAIM_COLUMNS:  # the store's bookkeeping of who sends it now, not the lead's
+        data.pop(key)
     return Lead(answers=answers, **data)
