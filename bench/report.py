@@ -89,6 +89,16 @@ def targets(ours: dict, ratio: dict) -> dict[str, bool]:
     }
 
 
+def cluster_targets(cluster: dict, to_baseline: dict[str, dict]) -> dict[str, bool]:
+    """Issue 12's: at 50 visitors 3x the baseline's throughput and at most half its p95; no errors."""
+    at_50 = to_baseline.get("50", {})
+    return {
+        "cluster_throughput_ratio_at_50_at_least_3": (at_50.get("turns_per_second") or 0) >= 3,
+        "cluster_p95_ratio_at_50_at_most_0.5": (at_50.get("p95_ms") or 99) <= 0.5,
+        "cluster_zero_errors": all(level["errors"] == 0 for level in cluster["levels"]),
+    }
+
+
 def _fmt(value, suffix: str = "") -> str:
     return "–" if value is None else f"{value:g}{suffix}"
 
@@ -125,9 +135,46 @@ def markdown(run: dict) -> str:
         f"{_fmt(ratio['peak_memory_mb'])} |",
         "",
         "Targets: " + ", ".join(f"{name} {'met' if ok else 'NOT met'}" for name, ok in run["targets"].items()) + ".",
-        *cpu_markdown(run, ("ours", "baseline")),
+        *cluster_markdown(run),
+        *cpu_markdown(run, ("ours", "baseline", "cluster")),
     ]
     return "\n".join(lines) + "\n"
+
+
+def cluster_markdown(run: dict) -> list[str]:
+    """The cluster beside the single process and the baseline, measured in the same rounds."""
+    if "cluster" not in run:
+        return []
+    scaled, ours, base = run["cluster"], run["ours"], run["baseline"]
+    to_base, to_single = run["cluster_ratios"]["to_baseline"], run["cluster_ratios"]["to_single_process"]
+    replicas = scaled["replicas"]
+    lines = [
+        "",
+        f"The cluster (`make cluster`: nginx, {replicas['rasa']} Rasa and {replicas['actions']} action servers, "
+        "PostgreSQL, Redis) in the same rounds:",
+        "",
+        "| visitors | cluster p50 / p95 / p99 ms | cluster turns/s | errors | single process turns/s | baseline turns/s"
+        " | cluster/baseline turns/s | cluster/baseline p95 | cluster/single turns/s |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for mine, single, theirs in zip(scaled["levels"], ours["levels"], base["levels"], strict=False):
+        level = str(mine["concurrency"])
+        lines.append(
+            f"| {level} | {_fmt(mine['p50_ms'])} / {_fmt(mine['p95_ms'])} / {_fmt(mine['p99_ms'])} | "
+            f"{_fmt(mine['turns_per_second'])} | {mine['errors']} | {_fmt(single['turns_per_second'])} | "
+            f"{_fmt(theirs['turns_per_second'])} | {_fmt(to_base[level]['turns_per_second'])} | "
+            f"{_fmt(to_base[level]['p95_ms'])} | {_fmt(to_single[level]['turns_per_second'])} |"
+        )
+    memory = ", ".join(f"{name} {mb:g} MB" for name, mb in scaled["peak_memory_mb"].items())
+    lines += [
+        "",
+        f"Cluster cold start to first answer: {_fmt(scaled['cold_start_seconds'])} s; peak memory: {memory}.",
+        "",
+        "Cluster targets: "
+        + ", ".join(f"{name} {'met' if ok else 'NOT met'}" for name, ok in run["cluster_targets"].items())
+        + ".",
+    ]
+    return lines
 
 
 def _cpu_cell(level: dict) -> str:
@@ -141,7 +188,7 @@ def cpu_markdown(run: dict, assistants: tuple[str, ...]) -> list[str]:
     rows = [
         f"| {level['concurrency']} | {name} | {_cpu_cell(level)} | {sum(level['cores_busy'].values()):.2f} |"
         for name in assistants
-        for level in run[name]["levels"]
+        for level in run.get(name, {}).get("levels", [])
         if level.get("cpu_ms_per_turn")
     ]
     if not rows:
@@ -192,7 +239,10 @@ def plot(run: dict, path: Path) -> str | None:
     for key, label, style, color in (
         ("ours", "admissions assistant", "-", "tab:blue"),
         ("baseline", "rasa init baseline", "--", "tab:gray"),
+        ("cluster", "cluster", ":", "tab:green"),
     ):
+        if key not in run:
+            continue
         levels = run[key]["levels"]
         x = [level["concurrency"] for level in levels]
         for q, marker in (("p50_ms", "o"), ("p95_ms", "s"), ("p99_ms", "^")):

@@ -6,8 +6,10 @@ credentials, and plain Rasa: RASA_SPEEDUPS=off), then for each concurrency level
 the baseline get the same load shape in alternating rounds (ours, baseline, ours, ...), so
 that load from other work on a shared machine falls on both alike.
 
-`python -m bench --compare-speedups` measures our Rasa server with its speedups on and off
-instead (bench/speedups.py).
+`python -m bench --cluster` adds the cluster (deploy/cluster.py: nginx, several Rasa and
+action servers, PostgreSQL, Redis) as a third assistant in the same rounds, at 1 to 200
+visitors (bench/cluster.py). `python -m bench --compare-speedups` measures our Rasa server
+with its speedups on and off instead (bench/speedups.py).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import report, rounds, speedups, visitors
+from bench import cluster, report, rounds, speedups, visitors
 from bench.baseline import CACHE, baseline
 from bench.rounds import Assistant
 from tests.servers import ROOT, VENV_BIN, action_server_process, project_endpoints, quiet_env, rasa_process
@@ -89,12 +91,19 @@ def main(argv: list[str] | None = None) -> int:
         "--no-latest", action="store_true", help="leave bench/results/latest.md as it is (e.g. for a quick look)"
     )
     parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help=f"also the cluster (make cluster) in the same rounds; default levels then {cluster.LEVELS}",
+    )
+    parser.add_argument("--rasa-replicas", type=int, default=2, help="the cluster's Rasa servers (default 2)")
+    parser.add_argument("--actions-replicas", type=int, default=2, help="the cluster's action servers (default 2)")
+    parser.add_argument(
         "--compare-speedups",
         action="store_true",
         help="our Rasa server with its speedups on and off (RASA_SPEEDUPS) instead of against the baseline",
     )
     args = parser.parse_args(argv)
-    default_levels = speedups.LEVELS if args.compare_speedups else LEVELS
+    default_levels = speedups.LEVELS if args.compare_speedups else cluster.LEVELS if args.cluster else LEVELS
     levels = [int(level) for level in args.levels.split(",")] if args.levels else list(default_levels)
     turns = rounds.turns_per_level(levels, args.turns_scale)
     say = lambda message: print(f"[bench] {message}", flush=True)  # noqa: E731
@@ -146,16 +155,34 @@ def main(argv: list[str] | None = None) -> int:
                 f"(Rasa server alone {ours['rasa_cold_start_seconds']}s), baseline {theirs['cold_start_seconds']}s"
             )
 
-            assistants = (
+            assistants = [
                 Assistant("ours", webhook, visitors.ADMISSIONS, {"rasa": rasa_proc.pid, "actions": action_proc.pid}),
                 Assistant("baseline", base_webhook, visitors.BASELINE, {"rasa": base_proc.pid}),
-            )
+            ]
+            scaled: dict[str, Any] = {}
+            if args.cluster:
+                say(f"starting the cluster: {args.rasa_replicas} Rasa and {args.actions_replicas} action servers")
+                cluster_started = time.monotonic()
+                running = stack.enter_context(cluster.running(model, args.rasa_replicas, args.actions_replicas))
+                scaled["cold_start_seconds"] = seconds_to_answer(
+                    running.webhook, "how long is medical billing and coding?", cluster_started
+                )
+                scaled["replicas"] = {"rasa": args.rasa_replicas, "actions": args.actions_replicas}
+                say(f"cluster up in {scaled['cold_start_seconds']}s: {running.webhook}")
+                named = cluster.processes(running)
+                assistants.append(Assistant("cluster", running.webhook, visitors.ADMISSIONS, named))
             for assistant in assistants:
                 rounds.warm_up(assistant)
+                if assistant.name == "cluster":
+                    for _more in range(args.rasa_replicas - 1):  # nginx takes turns: each replica gets a warm-up
+                        rounds.warm_up(assistant)
             figures = rounds.measure(assistants, turns, args.seconds, say)
             ours["levels"], theirs["levels"] = figures["ours"], figures["baseline"]
             ours["peak_memory_mb"] = {"rasa": peak_memory_mb(rasa_proc.pid), "actions": peak_memory_mb(action_proc.pid)}
             theirs["peak_memory_mb"] = {"rasa": peak_memory_mb(base_proc.pid)}
+            if args.cluster:
+                scaled["levels"] = figures["cluster"]
+                scaled["peak_memory_mb"] = {name: peak_memory_mb(pid) for name, pid in assistants[-1].processes.items()}
         ours["training_seconds"] = round(training_seconds, 1)
         theirs.update(
             training_seconds=round(base.training_seconds, 1), training_cached=base.cached, trained_at=base.trained_at
@@ -164,6 +191,13 @@ def main(argv: list[str] | None = None) -> int:
         run = {**rounds.run_record(timestamp, turns, args.seconds), "ours": ours, "baseline": theirs}
         run["ratios"] = report.ratios(ours, theirs)
         run["targets"] = report.targets(ours, run["ratios"])
+        if scaled:
+            run["cluster"] = scaled
+            run["cluster_ratios"] = {
+                "to_baseline": report.level_ratios(scaled["levels"], theirs["levels"]),
+                "to_single_process": report.level_ratios(scaled["levels"], ours["levels"]),
+            }
+            run["cluster_targets"] = report.cluster_targets(scaled, run["cluster_ratios"]["to_baseline"])
         for note in report.write(run, RESULTS, latest=not args.no_latest):
             say(note)
         print()
