@@ -459,3 +459,14 @@ def test_the_readable_names_cover_the_knowledge_base_programs(kb):
     assert names.programs(kb) == {p.id: p.name for p in kb.programs} and len(names.programs(kb)) >= 2
     assert names.programs(None) == {}
     assert Path(ROOT / "actions" / "insights" / "__main__.py").exists()
+
+
+def test_a_long_table_is_cut_on_the_page_and_whole_in_its_csv(tmp_path):
+    from actions.insights import page
+
+    long = tables.Table("long", "A long list", ["Received", "Message"], [[f"t{n}", f"m{n}"] for n in range(505)])
+    html = page.table(long)
+    assert html.count("<tr>") == 1 + page.HTML_ROWS and "m499" in html and "m500" not in html
+    assert f"The first {page.HTML_ROWS} of 505 rows are shown here" in html
+    output.write_csv(long, tmp_path / "long.csv")
+    assert len((tmp_path / "long.csv").read_text().splitlines()) == 506

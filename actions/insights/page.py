@@ -12,6 +12,7 @@ from actions.insights.charts import Chart
 from actions.insights.report import Report
 from actions.insights.tables import Table, local, percent
 
+HTML_ROWS = 500  # a longer table is cut on the page (not in its CSV file): the page stays quick to open
 STYLE = """
 body { font-family: system-ui, sans-serif; color: #1f2933; background: #fff; margin: 0 auto; max-width: 72rem;
        padding: 1rem 1.5rem 3rem; line-height: 1.45; }
@@ -38,15 +39,18 @@ def _cell(value: str | int, header: bool = False) -> str:
 
 
 def table(t: Table) -> str:
+    """The table with its caption and a link to its CSV file; a long one shows its first
+    HTML_ROWS rows (the newest, for the queues) and says so: the CSV file has them all."""
     head = "".join(f'<th scope="col">{escape(h)}</th>' for h in t.headers)
     if not t.rows:
         body = f'<tr><td colspan="{len(t.headers)}">None in this period.</td></tr>'
     else:
         body = "".join(
             "<tr>" + "".join(_cell(v, header=t.row_headers and i == 0) for i, v in enumerate(row)) + "</tr>"
-            for row in t.rows
+            for row in t.rows[:HTML_ROWS]
         )
-    link = f'<p><a href="{escape(t.name)}.csv">{escape(t.caption)} as CSV</a></p>'
+    more = f"The first {HTML_ROWS} of {len(t.rows)} rows are shown here; " if len(t.rows) > HTML_ROWS else ""
+    link = f'<p>{more}<a href="{escape(t.name)}.csv">{escape(t.caption)} as CSV</a></p>'
     return (
         f'<div class="scroll"><table id="table-{escape(t.name)}"><caption>{escape(t.caption)}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>{link}"
