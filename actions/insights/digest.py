@@ -87,6 +87,8 @@ def digest(sender_id: str, events: Sequence[Mapping[str, Any]]) -> Conversation:
             conversation.offers += reply.response == OFFER_RESPONSE
             if current is not None:
                 current.replies.append(reply)
+        elif kind == "session_started":
+            current = None  # a new session's first reply answers nothing said before it
         elif kind == "active_loop" and event.get("name") == FORM:
             conversation.form_started = True
         elif kind == "slot":
