@@ -470,3 +470,16 @@ def test_a_long_table_is_cut_on_the_page_and_whole_in_its_csv(tmp_path):
     assert f"The first {page.HTML_ROWS} of 505 rows are shown here" in html
     output.write_csv(long, tmp_path / "long.csv")
     assert len((tmp_path / "long.csv").read_text().splitlines()) == 506
+
+
+def test_a_conversation_without_the_form_has_its_messages_masked_as_the_full_redaction_would():
+    from actions.privacy.personal_slots import PERSONAL_SLOTS
+    from actions.privacy.redaction import redact_events
+
+    e = Events(at(1, 9))
+    e.user("is there parking? write to lee.ann@example.com or call (706) 555-0123", "ask_unknown_topic")
+    e.bot("reply_unknown_topic_generic", "I don't have that information.")
+    conversation = digest("c1", e.list)
+    assert [m.text for m in conversation.messages] == ["is there parking? write to [email] or call [phone]"]
+    full = [x["text"] for x in redact_events(e.list, PERSONAL_SLOTS) if x["event"] == "user"]
+    assert [m.text for m in conversation.messages] == full

@@ -15,7 +15,7 @@ from typing import Any
 
 from actions.insights.source import FEEDBACK_SLOT, LAST_PROGRAMS_SLOT, PROGRAM_SLOT
 from actions.privacy.personal_slots import PERSONAL_SLOTS, REQUESTED_SLOT
-from actions.privacy.redaction import personal_inputs, redact_events
+from actions.privacy.redaction import mask_user_event, personal_inputs, redact_events, user_event_needs_masking
 
 FORM = "inquiry_form"
 OFFER_RESPONSE = "reply_inquiry_offer"
@@ -76,7 +76,7 @@ def digest(sender_id: str, events: Sequence[Mapping[str, Any]]) -> Conversation:
     typed = personal_inputs(slim, PERSONAL_SLOTS)
     conversation = Conversation(sender_id)
     current: Message | None = None
-    for index, event in enumerate(redact_events(slim, PERSONAL_SLOTS)):
+    for index, event in enumerate(_redacted(slim, typed)):
         kind = event.get("event")
         if kind == "user":
             current = _message(event, index in typed)
@@ -94,6 +94,15 @@ def digest(sender_id: str, events: Sequence[Mapping[str, Any]]) -> Conversation:
         elif kind == "slot":
             _slot(conversation, current, event.get("name"), event.get("value"))
     return conversation
+
+
+def _redacted(slim: list[dict[str, Any]], typed: Mapping[int, str]) -> list[dict[str, Any]]:
+    """The events redacted. Most conversations never reached a personal field: for them the
+    redaction only masks the visitor's messages, done here without walking every event."""
+    holds_values = any(e["event"] == "slot" and e.get("name") in PERSONAL_SLOTS and e.get("value") for e in slim)
+    if typed or holds_values:
+        return redact_events(slim, PERSONAL_SLOTS)
+    return [mask_user_event(e) if user_event_needs_masking(e) else e for e in slim]
 
 
 def _slot(conversation: Conversation, current: Message | None, name: Any, value: Any) -> None:
