@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -145,7 +145,8 @@ def test_only_the_last_rating_of_an_answer_counts_and_a_malformed_one_is_ignored
 
 
 def test_activity_counts_conversations_on_their_first_message_and_turns_on_their_own_hour():
-    first, second = Events(at(1, 16, 59)), Events(at(5, 10))  # Tuesday in hours; Saturday
+    first = Events(datetime(2026, 9, 1, 16, 59, 59, tzinfo=NEW_YORK))  # a Tuesday
+    second = Events(at(5, 10) - timedelta(seconds=1))  # a Saturday
     first.user("hi", "greet")  # Tue 17:00:00 exactly: closed
     first.clock = at(2, 9).timestamp()
     first.user("how long?")  # Wed 09:00:01: open
@@ -302,9 +303,9 @@ def test_feedback_gives_the_helpful_share_per_question_type_and_the_unhelpful_me
     feedback = Feedback()
     feedback.add(digest("c1", e.list))
     result = feedback.result()
-    assert result.per_type == [
-        ("How long a program takes", 0, 1),
+    assert result.per_type == [  # most rated first, then by name
         ("Gave a detail", 0, 1),
+        ("How long a program takes", 0, 1),
         ("Online or in person", 1, 0),
     ]
     assert (result.helpful, result.rated) == (1, 3)
@@ -483,3 +484,13 @@ def test_a_conversation_without_the_form_has_its_messages_masked_as_the_full_red
     assert [m.text for m in conversation.messages] == ["is there parking? write to [email] or call [phone]"]
     full = [x["text"] for x in redact_events(e.list, PERSONAL_SLOTS) if x["event"] == "user"]
     assert [m.text for m in conversation.messages] == full
+
+
+def test_the_report_reads_the_lead_store_the_action_server_writes():
+    from actions.inquiry import store
+    from actions.insights import leads
+
+    assert leads.DATABASE_URL_ENV == store.DATABASE_URL_ENV and leads.DELIVERED == store.DELIVERED
+    assert leads.DEFAULT_FILE == store.RUNTIME_DIR / "leads.sqlite3"
+    for column in leads.leads.c:
+        assert type(store.leads.c[column.name].type) is type(column.type)

@@ -15,8 +15,21 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from actions.inquiry import store
 from actions.insights.source import SourceError, engine_for, shown
+
+# actions/inquiry/store.py's setting, default file and `leads` columns, the three read here
+# (tests/test_insights_units.py checks they agree). Not imported: that module brings the form's
+# fields and rasa_sdk, a second of start-up for a command that reads two columns.
+DATABASE_URL_ENV = "LEADS_DATABASE_URL"
+DEFAULT_FILE = Path(__file__).resolve().parents[2] / "runtime" / "leads.sqlite3"
+DELIVERED = "delivered"
+leads = sa.Table(
+    "leads",
+    sa.MetaData(),
+    sa.Column("conversation_id", sa.String(255)),
+    sa.Column("delivery_status", sa.String(16)),
+    sa.Column("created_at", sa.DateTime(timezone=True)),
+)
 
 
 @dataclass(frozen=True)
@@ -29,7 +42,7 @@ class LeadStatus:
 
 def configured_url() -> str:
     """LEADS_DATABASE_URL, or the action server's default file (not created here)."""
-    return os.environ.get(store.DATABASE_URL_ENV) or f"sqlite:///{store.RUNTIME_DIR / 'leads.sqlite3'}"
+    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{DEFAULT_FILE}"
 
 
 def lead_statuses(url: str, since: datetime) -> dict[str, LeadStatus]:
@@ -38,7 +51,6 @@ def lead_statuses(url: str, since: datetime) -> dict[str, LeadStatus]:
     if parsed is not None and parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
         return {}
     engine = engine_for(url, "lead store")
-    leads = store.leads
     query = sa.select(leads.c.conversation_id, leads.c.delivery_status).where(
         # In UTC, as every time is stored: SQLite compares times as text.
         leads.c.created_at >= since.astimezone(timezone.utc)
@@ -50,7 +62,7 @@ def lead_statuses(url: str, since: datetime) -> dict[str, LeadStatus]:
                 return {}
             for conversation_id, status in connection.execute(query):
                 before = found.get(conversation_id, LeadStatus())
-                found[conversation_id] = LeadStatus(before.saved + 1, before.delivered + (status == store.DELIVERED))
+                found[conversation_id] = LeadStatus(before.saved + 1, before.delivered + (status == DELIVERED))
     except sa.exc.SQLAlchemyError as error:
         raise SourceError(f"the lead store {shown(url)} cannot be reached ({type(error).__name__})") from None
     finally:
