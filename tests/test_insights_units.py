@@ -494,3 +494,29 @@ def test_the_report_reads_the_lead_store_the_action_server_writes():
     assert leads.DEFAULT_FILE == store.RUNTIME_DIR / "leads.sqlite3"
     for column in leads.leads.c:
         assert type(store.leads.c[column.name].type) is type(column.type)
+
+
+def test_a_conversation_the_store_redacted_reads_the_same_as_the_full_redaction():
+    from actions.privacy.personal_slots import PERSONAL_SLOTS
+    from actions.privacy.redaction import redact_events
+
+    e = Events(at(1, 9))
+    e.form_until("lead_phone", ANSWERS)
+    e.user("706 555 0188", "inform")  # typed at the phone question, not yet accepted
+    stored = redact_events(e.list, PERSONAL_SLOTS)  # as the tracker store keeps it once the form ended
+    assert [m.text for m in digest("c1", stored).messages] == ["/request_inquiry", "[name]", "[email]", "[phone]"]
+    stored[-1] = {**stored[-1], "text": "706 555 0188"}  # a typed answer left as it was: still never shown
+    assert [m.text for m in digest("c1", stored).messages][-1] == "[phone]"
+
+
+def test_feedback_finds_its_answer_by_the_exact_timestamp_through_the_store(tmp_path):
+    e = Events(at(1, 9))
+    e.user("how long is it?")
+    answer = e.bot("reply_duration", "It takes 15 months.")
+    answer["timestamp"] = 1788267601.1234567  # more digits than SQLite's JSON writes back
+    e.rate(answer, "down")
+    url = write_store(tmp_path / "c.sqlite3", {"c1": e.list})
+    source = ConversationSource(url)
+    report = build(SEPTEMBER, HOURS, source.conversations(SEPTEMBER.start, SEPTEMBER.end), {}, {})
+    source.dispose()
+    assert [(u.message, u.answer) for u in report.feedback.unhelpful] == [("how long is it?", "It takes 15 months.")]

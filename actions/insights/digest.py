@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actions.insights.source import FEEDBACK_SLOT, LAST_PROGRAMS_SLOT, PROGRAM_SLOT
-from actions.privacy.personal_slots import PERSONAL_SLOTS, REQUESTED_SLOT
+from actions.privacy.personal_slots import PERSONAL_SLOTS, REQUESTED_SLOT, placeholder
 from actions.privacy.redaction import mask_user_event, personal_inputs, redact_events, user_event_needs_masking
 
 FORM = "inquiry_form"
@@ -97,12 +97,26 @@ def digest(sender_id: str, events: Sequence[Mapping[str, Any]]) -> Conversation:
 
 
 def _redacted(slim: list[dict[str, Any]], typed: Mapping[int, str]) -> list[dict[str, Any]]:
-    """The events redacted. Most conversations never reached a personal field: for them the
-    redaction only masks the visitor's messages, done here without walking every event."""
-    holds_values = any(e["event"] == "slot" and e.get("name") in PERSONAL_SLOTS and e.get("value") for e in slim)
-    if typed or holds_values:
+    """The events redacted as actions/privacy/redaction.py redacts them.
+
+    Most stored conversations hold no personal value (the form was never reached, or the store
+    redacted the conversation when the form ended): then the redaction only puts the
+    placeholder in place of each answer typed at a personal field and masks the other messages,
+    done here without building and running its search for values.
+    """
+    if any(_personal_value(e) for e in slim):
         return redact_events(slim, PERSONAL_SLOTS)
-    return [mask_user_event(e) if user_event_needs_masking(e) else e for e in slim]
+    return [
+        {**e, "text": placeholder(typed[i])} if i in typed else mask_user_event(e) if user_event_needs_masking(e) else e
+        for i, e in enumerate(slim)
+    ]
+
+
+def _personal_value(event: Mapping[str, Any]) -> bool:
+    """A personal slot set to a value that is not yet its placeholder."""
+    kind = PERSONAL_SLOTS.get(event.get("name") or "") if event["event"] == "slot" else None
+    value = event.get("value")
+    return kind is not None and value is not None and value != placeholder(kind)
 
 
 def _slot(conversation: Conversation, current: Message | None, name: Any, value: Any) -> None:
