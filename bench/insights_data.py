@@ -26,6 +26,8 @@ import sqlalchemy as sa
 
 from actions.insights.report import FORM_FIELDS
 from actions.insights.source import events as events_table
+from actions.privacy.personal_slots import PERSONAL_SLOTS
+from actions.privacy.redaction import redact_events
 
 BATCH = 20_000
 MODEL_META = {"model_id": "5f2c8e0a9b7d4c1e", "assistant_id": "admissions"}
@@ -274,8 +276,11 @@ def rate(c: Conversation, rng: random.Random) -> None:
             )
 
 
-def conversation(rng: random.Random, n: int, start: float) -> tuple[list[dict[str, Any]], bool]:
-    """The events of conversation n, and whether it ended with a saved lead."""
+def conversation(rng: random.Random, n: int, start: float, raw: bool = False) -> tuple[list[dict[str, Any]], bool]:
+    """The events of conversation n as the tracker store keeps them, and whether it ended with a
+    saved lead. A conversation that reached the form is stored redacted, as the store redacts it
+    when the form ends and the expiry sweep once an unfinished form's session expired (every
+    conversation here is older than that); `--raw` keeps the values, the worst case."""
     c = Conversation(rng, start)
     page = rng.choice(["https://college.example/", "https://college.example/programs/health-it"])
     c.start(page)
@@ -300,6 +305,8 @@ def conversation(rng: random.Random, n: int, start: float) -> tuple[list[dict[st
         saved = True
     elif roll < 0.18:
         form(c, rng, page, n, complete=False)
+    if roll < 0.18 and not raw:
+        return redact_events(c.events, PERSONAL_SLOTS), saved
     return c.events, saved
 
 
@@ -311,11 +318,13 @@ def start_time(rng: random.Random, since: date, days: int) -> float:
     return moment.timestamp()
 
 
-def generate(count: int, since: date, days: int, seed: int) -> Iterator[tuple[str, list[dict[str, Any]], bool]]:
+def generate(
+    count: int, since: date, days: int, seed: int, raw: bool = False
+) -> Iterator[tuple[str, list[dict[str, Any]], bool]]:
     rng = random.Random(seed)
     for n in range(count):
         sender = f"bench-{uuid.UUID(int=rng.getrandbits(128))}"
-        events, saved = conversation(rng, n, start_time(rng, since, days))
+        events, saved = conversation(rng, n, start_time(rng, since, days), raw)
         yield sender, events, saved
 
 
@@ -354,13 +363,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--since", type=date.fromisoformat, default=date(2026, 9, 1))
     p.add_argument("--days", type=int, default=30)
     p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--raw", action="store_true", help="keep the forms' personal values (not redacted)")
     args = p.parse_args(argv)
     engine = sa.create_engine(args.out, future=True)
     events_table.metadata.create_all(engine)
     saved: list[tuple[str, float, int]] = []
     with engine.begin() as connection:
         writer = Writer(connection)
-        for n, (sender, events, lead) in enumerate(generate(args.conversations, args.since, args.days, args.seed)):
+        for n, (sender, events, lead) in enumerate(generate(args.conversations, args.since, args.days, args.seed, args.raw)):
             for event in events:
                 writer.add(sender, event)
             if lead:
