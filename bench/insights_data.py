@@ -370,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     saved: list[tuple[str, float, int]] = []
     with engine.begin() as connection:
         writer = Writer(connection)
-        for n, (sender, events, lead) in enumerate(generate(args.conversations, args.since, args.days, args.seed, args.raw)):
+        made = generate(args.conversations, args.since, args.days, args.seed, args.raw)
+        for n, (sender, events, lead) in enumerate(made):
             for event in events:
                 writer.add(sender, event)
             if lead:
