@@ -105,8 +105,9 @@ def seeded(tmp_path_factory):
             seed.converse(ids["answered"], [("how long is medical billing and coding?", SCRIPTS.duration(billing))])
             seed.converse(ids["answered"], [("/ask_delivery", SCRIPTS.delivery(billing))])  # the suggestion button
             seed.converse(ids["unknown"], [("how much does the tuition cost?", SCRIPTS.unknown_topic("tuition"))])
-            seed.say(ids["unknown"], f"do you have dorms? text me at {ASIDE_PHONE} or {ASIDE_EMAIL}")
-            seed.say(ids["fallback"], "zxqv blorptang kwyjibo")
+            seed.say(ids["unknown"], f"is there financial aid? my email is {ASIDE_EMAIL}")  # an unknown topic
+            seed.say(ids["unknown"], f"is there financial aid? call me at {ASIDE_PHONE}")  # out of scope, as it happens
+            seed.say(ids["fallback"], "blorptang")  # the NLU reads nothing in it (nlu_fallback)
             seed.converse(ids["abandoned"], SCRIPTS.form(DANA, health_it)[:1])
             seed.converse(ids["abandoned"], [(ROBIN, SCRIPTS.say("reply_ask_lead_email"))])
             seed.converse(ids["delivered"], SCRIPTS.form(DANA, health_it))
@@ -174,6 +175,7 @@ def test_the_unanswered_queue_holds_exactly_the_seeded_unknown_questions_masked(
     assert sorted((row[1], row[2]) for row in queue) == sorted(masked)
     assert [row[0] for row in queue] == sorted((row[0] for row in queue), reverse=True)  # newest first
     assert ("how much does the tuition cost?", "unknown topic") in masked
+    assert ("is there financial aid? my email is [email]", "unknown topic") in masked
     tuition = next(row for row in queue if row[1] == "how much does the tuition cost?")
     topic = SCRIPTS.kb.unknown_topic("tuition")
     assert topic is not None and tuition[3] == topic.name and tuition[4] == f"Topic: {topic.name}"
@@ -204,4 +206,4 @@ def test_no_contact_detail_is_anywhere_in_the_report_folder(seeded):
         content = path.read_bytes().decode("utf-8", errors="replace").lower()
         for detail in details:
             assert detail.lower() not in content, f"{detail!r} in {path.name}"
-    assert "[phone]" in (out / "unanswered.csv").read_text()
+    assert "[email]" in (out / "unanswered.csv").read_text()
