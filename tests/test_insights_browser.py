@@ -66,7 +66,7 @@ def test_the_report_opens_from_disk_with_its_funnel_and_queue_and_axe_finds_no_v
     violations = results["violations"]
     assert not violations, json.dumps(
         [
-            {k: v[k] for k in ("id", "impact", "help")} | {"nodes": [n["target"] for n in v["nodes"]][:5]}
+            {k: v[k] for k in ("id", "impact", "help")} | {"nodes": [n["target"] for n in v["nodes"][:5]]}
             for v in violations
         ],
         indent=1,

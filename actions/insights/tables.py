@@ -55,7 +55,7 @@ def office(report: Report) -> Table:
     return Table(
         "outside_office_hours",
         f"Outside office hours ({report.office_hours.text}, {report.period.zone.key})",
-        ["", "Total", "Outside office hours", "Share outside"],
+        ["Counted", "Total", "Outside office hours", "Share outside"],
         rows,
     )
 
