@@ -66,7 +66,11 @@ class Events:
 
 def write_store(path: Path, conversations: dict[str, list[dict[str, Any]]]) -> str:
     """A SQLite conversation store holding these conversations, rows as Rasa writes them; its URL."""
-    url = f"sqlite:///{path}"
+    return write_events(f"sqlite:///{path}", conversations)
+
+
+def write_events(url: str, conversations: dict[str, list[dict[str, Any]]]) -> str:
+    """These conversations written into the `events` table at `url` (created), as Rasa writes them."""
     engine = sa.create_engine(url, future=True)
     events_table.metadata.create_all(engine)
     with engine.begin() as connection:
