@@ -8,6 +8,8 @@ Each conversation starts a session and then holds answered questions (with Rasa'
 parse_data: intent ranking, entities, tokens), and by chance an unknown topic, a message not
 understood, a failed action (no stored reply), a follow-up offer, an inquiry form left at some
 field or completed (with its lead), and thumbs up or down on answers (the feedback contract).
+A conversation that reached the form is written redacted, as the tracker store keeps it once
+the form ended or its session expired; `--raw` keeps the personal values (the worst case).
 Seeded, so two runs make the same data. Rows go in with executemany, 20,000 at a time.
 """
 
