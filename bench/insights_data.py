@@ -28,8 +28,7 @@ import sqlalchemy as sa
 
 from actions.insights.report import FORM_FIELDS
 from actions.insights.source import events as events_table
-from actions.privacy.personal_slots import PERSONAL_SLOTS
-from actions.privacy.redaction import redact_events
+from actions.privacy.personal_slots import PERSONAL_SLOTS, placeholder
 
 BATCH = 20_000
 MODEL_META = {"model_id": "5f2c8e0a9b7d4c1e", "assistant_id": "admissions"}
@@ -233,7 +232,10 @@ def failed(c: Conversation, rng: random.Random, page: str) -> None:
     c.action("action_listen")
 
 
-def form(c: Conversation, rng: random.Random, page: str, n: int, complete: bool) -> None:
+def form(c: Conversation, rng: random.Random, page: str, n: int, complete: bool, raw: bool) -> None:
+    """The inquiry form, completed or left at a random field. Unless `raw`, the answers to its
+    personal questions are their placeholders, as the tracker store's redaction leaves them once
+    the form ended or its session expired (every conversation here is older than that)."""
     c.user("/request_inquiry", "request_inquiry", [], page)
     c.action("inquiry_form")
     c.add("active_loop", name="inquiry_form")
@@ -255,7 +257,7 @@ def form(c: Conversation, rng: random.Random, page: str, n: int, complete: bool)
         c.action("action_listen")
         if index == stop_at:
             return  # the visitor left here
-        value = answers[slot]
+        value = answers[slot] if raw or slot not in PERSONAL_SLOTS else placeholder(PERSONAL_SLOTS[slot])
         c.user(str(value) if not isinstance(value, bool) else "yes", "inform", [], page)
         c.action("inquiry_form")
         c.slot(slot, value)
@@ -279,10 +281,8 @@ def rate(c: Conversation, rng: random.Random) -> None:
 
 
 def conversation(rng: random.Random, n: int, start: float, raw: bool = False) -> tuple[list[dict[str, Any]], bool]:
-    """The events of conversation n as the tracker store keeps them, and whether it ended with a
-    saved lead. A conversation that reached the form is stored redacted, as the store redacts it
-    when the form ends and the expiry sweep once an unfinished form's session expired (every
-    conversation here is older than that); `--raw` keeps the values, the worst case."""
+    """The events of conversation n as the tracker store keeps them (see `form`), and whether it
+    ended with a saved lead."""
     c = Conversation(rng, start)
     page = rng.choice(["https://college.example/", "https://college.example/programs/health-it"])
     c.start(page)
@@ -303,12 +303,10 @@ def conversation(rng: random.Random, n: int, start: float, raw: bool = False) ->
     saved = False
     roll = rng.random()
     if roll < 0.10:
-        form(c, rng, page, n, complete=True)
+        form(c, rng, page, n, complete=True, raw=raw)
         saved = True
     elif roll < 0.18:
-        form(c, rng, page, n, complete=False)
-    if roll < 0.18 and not raw:
-        return redact_events(c.events, PERSONAL_SLOTS), saved
+        form(c, rng, page, n, complete=False, raw=raw)
     return c.events, saved
 
 
