@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: setup widget browser train run cluster cluster-upgrade shell test test-quick mutation lint format lock bench clean
+.PHONY: setup widget browser train run cluster cluster-upgrade shell test test-quick mutation lint format lock bench insights clean
 
 setup: $(VENV)/.installed $(SPACY_MODEL)/meta.json widget
 
@@ -84,6 +84,12 @@ lock:
 # Ours against the `rasa init` baseline at 1, 10 and 50 visitors; see README "Benchmark".
 bench: setup train
 	$(PY) -m bench $(BENCH_ARGS)
+
+# The staff insights report (README "Staff insights"): the last 30 days unless INSIGHTS_ARGS says otherwise,
+# e.g. make insights INSIGHTS_ARGS="--since 2026-09-01 --until 2026-09-30 --out results/september".
+INSIGHTS_ARGS ?= --since $(shell date -d '30 days ago' +%F) --out results/insights
+insights: $(VENV)/.installed
+	$(PY) -m actions.insights $(INSIGHTS_ARGS)
 
 clean:
 	rm -rf models runtime results .pytest_cache mutants

@@ -1,4 +1,5 @@
-"""Each promise in the README's Privacy, Leads, Limits and Editing the facts sections names tests that exist.
+"""Each promise in the README's Privacy, Leads, Limits, Editing the facts and Staff insights sections names
+tests that exist.
 
 A sentence there says what is kept, removed, deleted, never logged, refused, limited or retried. Each bullet ends with
 `<!-- proof: test_a test_b -->`; this test fails when a bullet names no test, or a test that no
@@ -35,7 +36,14 @@ def defined_tests() -> set[str]:
 
 @pytest.mark.parametrize(
     "title, at_least",
-    [("Privacy", 8), ("Leads", 6), ("Limits", 8), ("Editing the facts", 2), ("Several servers: `make cluster`", 6)],
+    [
+        ("Privacy", 8),
+        ("Leads", 6),
+        ("Limits", 8),
+        ("Editing the facts", 2),
+        ("Several servers: `make cluster`", 6),
+        ("Staff insights", 6),
+    ],
 )
 def test_every_promise_names_tests_that_exist(title, at_least):
     found = promises(title)
