@@ -4,12 +4,13 @@
 on several hosts runs, on this machine: PostgreSQL (conversations and leads), Redis (the lock
 that lets one replica at a time answer a conversation, and the shared rate-limit counts),
 RASA_REPLICAS Rasa servers and ACTIONS_REPLICAS action servers on loopback ports of their own,
-nginx in front of both (on HOST:RASA_PORT for visitors, on loopback ACTIONS_PORT for the Rasa
-servers' action calls), and the demo page on WEB_PORT. Every address, port and secret is the
+nginx in front of each kind (on HOST:RASA_PORT for visitors; another on loopback ACTIONS_PORT for
+the Rasa servers' action calls, so that reloading the first never touches those), and the demo
+page on WEB_PORT. Every address, port and secret is the
 one `make run` uses (scripts/run.sh), so the widget and every client are unchanged.
 
 Ctrl-C (or SIGTERM) stops everything it started, in order: the demo page, nginx (its requests
-finished), the Rasa servers, the action servers, Redis, PostgreSQL. A child that stops on its
+finished), the Rasa servers, the actions' nginx, the action servers, Redis, PostgreSQL. A child that stops on its
 own stops the cluster too, with its log's last lines. Logs and data: runtime/cluster/.
 """
 
@@ -190,7 +191,8 @@ class Cluster:
     redis: Service | None = None
     actions: list[Service] = field(default_factory=list)
     rasa: list[Service] = field(default_factory=list)
-    nginx: Service | None = None
+    nginx: Service | None = None  # the visitors'
+    nginx_actions: Service | None = None  # the Rasa servers' way to the action servers
     web: Service | None = None
     ports: Ports | None = None
     secrets: Secrets | None = None
@@ -223,7 +225,7 @@ class Cluster:
 
     def services(self) -> list[Service]:
         """Every child, in the order they start."""
-        found = [self.postgres, self.redis, *self.actions, *self.rasa, self.nginx, self.web]
+        found = [self.postgres, self.redis, *self.actions, self.nginx_actions, *self.rasa, self.nginx, self.web]
         return [service for service in found if service is not None]
 
     def sessions(self) -> list[int]:
@@ -264,9 +266,14 @@ class Cluster:
         self.rasa = [self._rasa_server(i, port, settings.model) for i, port in enumerate(ports.rasa)]
         self._launch(self.actions[:1], ACTIONS_START_SECONDS)
         self._launch([*self.actions[1:], *self.rasa[:1]], RASA_START_SECONDS)
+        self.nginx_actions = self._nginx("nginx-actions", settings.actions_port, http_ok(self._actions_health()))
+        self._write_nginx_config("nginx-actions")
+        self._launch([self.nginx_actions], STORE_START_SECONDS)
         self._launch(self.rasa[1:], RASA_START_SECONDS)
-        self.nginx = self._nginx()
-        self._write_nginx_config()
+        self.nginx = self._nginx(
+            "nginx", settings.rasa_port, http_ok(f"http://{settings.connect_host}:{settings.rasa_port}/")
+        )
+        self._write_nginx_config("nginx")
         self._launch([self.nginx], STORE_START_SECONDS)
         if settings.web:
             self.web = self._web()
@@ -345,37 +352,46 @@ class Cluster:
             port=port,
         )
 
-    def _nginx(self) -> Service:
+    def _actions_health(self) -> str:
+        return f"http://{LOOPBACK}:{self.settings.actions_port}/health"
+
+    def _nginx(self, name: str, port: int, ready: Callable[[], bool]) -> Service:
+        """One nginx, `name` its folder in the state folder ("nginx": the visitors', "nginx-actions")."""
         if not NGINX.exists():
             raise ServiceFailed("nginx is not installed: run `make setup` as root, or apt-get install nginx")
-        prefix = self.settings.state / "nginx"
-        prefix.mkdir(parents=True, exist_ok=True)
+        (self.settings.state / name).mkdir(parents=True, exist_ok=True)
         return Service(
-            name="nginx",
-            args=[*self._nginx_command(), "-g", "daemon off;"],
-            log=self.settings.state / "logs" / "nginx.log",
-            ready=http_ok(f"http://{self.settings.connect_host}:{self.settings.rasa_port}/"),
+            name=name,
+            args=[*self._nginx_command(name), "-g", "daemon off;"],
+            log=self.settings.state / "logs" / f"{name}.log",
+            ready=ready,
             env=self._base_env(),
-            port=self.settings.rasa_port,
+            port=port,
             stop_signal=signal.SIGQUIT,  # graceful: requests being answered are finished first
         )
 
-    def _nginx_command(self) -> list[str]:
-        prefix = self.settings.state / "nginx"
+    def _nginx_command(self, name: str) -> list[str]:
+        prefix = self.settings.state / name
         return [str(NGINX), "-p", f"{prefix}/", "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")]
 
-    def _write_nginx_config(self) -> None:
+    def _write_nginx_config(self, name: str) -> None:
         assert self.ports
-        prefix = self.settings.state / "nginx"
-        config = render.nginx_config(
-            state=prefix,
-            host=self.settings.host,
-            rasa_port=self.settings.rasa_port,
-            actions_port=self.settings.actions_port,
-            rasa=[Upstream(port, i in self._out_of_rotation) for i, port in enumerate(self.ports.rasa)],
-            actions=[Upstream(port) for port in self.ports.actions],
-            worker_user=nginx_worker_user(),
-        )
+        prefix = self.settings.state / name
+        if name == "nginx-actions":
+            config = render.actions_nginx_config(
+                state=prefix,
+                actions_port=self.settings.actions_port,
+                actions=[Upstream(port) for port in self.ports.actions],
+                worker_user=nginx_worker_user(),
+            )
+        else:
+            config = render.nginx_config(
+                state=prefix,
+                host=self.settings.host,
+                rasa_port=self.settings.rasa_port,
+                rasa=[Upstream(port, i in self._out_of_rotation) for i, port in enumerate(self.ports.rasa)],
+                worker_user=nginx_worker_user(),
+            )
         (prefix / "nginx.conf").write_text(config)
 
     def _web(self) -> Service:
@@ -426,8 +442,8 @@ class Cluster:
         previous configuration have finished every request they had and exited."""
         assert self.nginx is not None and self.nginx.process is not None
         self._out_of_rotation = replicas
-        self._write_nginx_config()
-        check = subprocess.run([*self._nginx_command(), "-t"], capture_output=True, text=True)
+        self._write_nginx_config("nginx")
+        check = subprocess.run([*self._nginx_command("nginx"), "-t"], capture_output=True, text=True)
         if check.returncode != 0:
             raise ServiceFailed(f"nginx refused its new configuration:\n{check.stderr[-2000:]}")
         previous = set(self.nginx_workers())
@@ -461,7 +477,8 @@ def _print_started(cluster: Cluster) -> None:
     assert ports
     print(f"Rasa REST webhook (nginx): {cluster.webhook}  (CORS: {' '.join(settings.allowed_origins)})")
     print(f"  Rasa servers on {LOOPBACK} ports {', '.join(map(str, ports.rasa))}")
-    print(f"  action servers on {LOOPBACK} ports {', '.join(map(str, ports.actions))} (nginx: {settings.actions_port})")
+    actions = ", ".join(map(str, ports.actions))
+    print(f"  action servers on {LOOPBACK} ports {actions} (their nginx: {LOOPBACK}:{settings.actions_port})")
     print(f"  PostgreSQL on {LOOPBACK}:{ports.postgres}, Redis on {LOOPBACK}:{ports.redis}")
     if settings.web:
         print(f"Demo page with the chat widget: http://{settings.host}:{settings.web_port}/")

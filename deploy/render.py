@@ -20,7 +20,8 @@ import yaml
 from actions import action_server
 from channels import door
 
-TEMPLATE = Path(__file__).resolve().parent / "nginx" / "admissions.conf"
+TEMPLATES = Path(__file__).resolve().parent / "nginx"
+PUBLIC_TEMPLATE, ACTIONS_TEMPLATE = TEMPLATES / "admissions.conf", TEMPLATES / "actions.conf"
 LOOPBACK = "127.0.0.1"
 DATABASE = "admissions"  # the PostgreSQL database and user of conversations and leads
 LOCK_KEY_PREFIX = "admissions"
@@ -52,38 +53,49 @@ class Upstream:
         return f"        server {LOOPBACK}:{self.port} max_fails=1 fail_timeout={FAIL_TIMEOUT_SECONDS}s{state};"
 
 
+def _head(state: Path, worker_user: str | None) -> dict[str, object]:
+    return {
+        "user_directive": f"user {worker_user};" if worker_user else "# (workers run as the user who started nginx)",
+        "state": state,
+    }
+
+
+def _in_rotation(name: str, servers: Sequence[Upstream]) -> str:
+    if not any(not server.down for server in servers):
+        raise ValueError(f"nginx needs at least one {name} server in rotation")
+    return "\n".join(server.line() for server in servers)
+
+
 def nginx_config(
-    *,
-    state: Path,
-    host: str,
-    rasa_port: int,
-    actions_port: int,
-    rasa: Sequence[Upstream],
-    actions: Sequence[Upstream],
-    worker_user: str | None = None,
+    *, state: Path, host: str, rasa_port: int, rasa: Sequence[Upstream], worker_user: str | None = None
 ) -> str:
-    """deploy/nginx/admissions.conf filled in; ValueError when an upstream would have no replica."""
-    for name, servers in (("Rasa", rasa), ("action", actions)):
-        if not any(not server.down for server in servers):
-            raise ValueError(f"nginx needs at least one {name} server in rotation")
-    return _NginxTemplate(TEMPLATE.read_text(encoding="utf-8")).substitute(
-        user_directive=f"user {worker_user};" if worker_user else "# (workers run as the user who started nginx)",
-        state=state,
+    """deploy/nginx/admissions.conf filled in; ValueError when no Rasa server would be in rotation."""
+    return _NginxTemplate(PUBLIC_TEMPLATE.read_text(encoding="utf-8")).substitute(
+        _head(state, worker_user),
         host=f"[{host}]" if ":" in host else host,  # an IPv6 address is bracketed before its port
         rasa_port=rasa_port,
-        actions_port=actions_port,
-        rasa_servers="\n".join(server.line() for server in rasa),
-        actions_servers="\n".join(server.line() for server in actions),
+        rasa_servers=_in_rotation("Rasa", rasa),
         # nginx closes an idle upstream connection before the server does, never the other way round.
         rasa_upstream_keepalive=door.KEEP_ALIVE_TIMEOUT_SECONDS - 5,
-        actions_upstream_keepalive=action_server.KEEP_ALIVE_TIMEOUT - 1,
         max_body=door.MAX_BODY_BYTES,
-        actions_max_body=action_server.REQUEST_MAX_SIZE,
         read_timeout=door.READ_TIMEOUT_SECONDS,
         keepalive_timeout=door.KEEP_ALIVE_TIMEOUT_SECONDS,
         rasa_read_timeout=RASA_READ_TIMEOUT_SECONDS,
-        actions_read_timeout=ACTIONS_READ_TIMEOUT_SECONDS,
         too_large_body=json.dumps({"error": door.TOO_LARGE}),
+    )
+
+
+def actions_nginx_config(
+    *, state: Path, actions_port: int, actions: Sequence[Upstream], worker_user: str | None = None
+) -> str:
+    """deploy/nginx/actions.conf filled in; ValueError when no action server would be in rotation."""
+    return _NginxTemplate(ACTIONS_TEMPLATE.read_text(encoding="utf-8")).substitute(
+        _head(state, worker_user),
+        actions_port=actions_port,
+        actions_servers=_in_rotation("action", actions),
+        actions_upstream_keepalive=action_server.KEEP_ALIVE_TIMEOUT - 1,
+        actions_max_body=action_server.REQUEST_MAX_SIZE,
+        actions_read_timeout=ACTIONS_READ_TIMEOUT_SECONDS,
     )
 
 

@@ -39,10 +39,15 @@ def cluster_settings(state: Path, rasa_replicas: int = 2, actions_replicas: int 
 
 @contextlib.contextmanager
 def running_cluster(
-    rasa_replicas: int = 2, actions_replicas: int = 2, web: bool = False, env: Mapping[str, str] | None = None
+    rasa_replicas: int = 2,
+    actions_replicas: int = 2,
+    web: bool = False,
+    env: Mapping[str, str] | None = None,
+    logs: Path | None = None,
 ) -> Iterator[Cluster]:
-    """A started cluster, stopped and removed afterwards. Its folder is not pytest's (private to
-    root): PostgreSQL runs as the postgres user there."""
+    """A started cluster, stopped and removed afterwards (its servers' logs copied to `logs`
+    first, when given). Its folder is not pytest's (private to root): PostgreSQL runs as the
+    postgres user there."""
     state = Path(tempfile.mkdtemp(prefix="cluster-"))
     state.chmod(0o755)
     settings = cluster_settings(state, rasa_replicas, actions_replicas, web)
@@ -50,6 +55,8 @@ def running_cluster(
         with Cluster(settings, env={**CLUSTER_TEST_ENV, **(env or {})}) as cluster:
             yield cluster
     finally:
+        if logs is not None:
+            shutil.copytree(settings.state / "logs", logs, dirs_exist_ok=True)
         shutil.rmtree(state, ignore_errors=True)
 
 

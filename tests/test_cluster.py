@@ -79,7 +79,7 @@ def test_the_demo_page_and_its_origin_reach_the_assistant_through_nginx(cluster)
 
 def test_stopping_the_cluster_leaves_no_process_behind(cluster):
     sessions = cluster.sessions()
-    assert len(sessions) == 2 + 2 + 2 + 2  # postgres, redis, two of each server, nginx, the demo page
+    assert len(sessions) == 2 + 2 + 2 + 2 + 1  # postgres, redis, two of each server, two nginx, the demo page
     assert len(session_members(sessions)) > len(sessions)  # nginx's workers, PostgreSQL's helpers...
     cluster.stop()
     assert session_members(sessions) == []
@@ -111,7 +111,14 @@ def test_ctrl_c_stops_the_cluster_command_and_everything_it_started():
         assert wait_for(lambda: _answers(page) or launcher.poll() is not None, 420, pause=1)
         assert launcher.poll() is None, launcher.stdout.read().decode() if launcher.stdout else ""
         started = children(launcher.pid)
-        assert len(started) == 6  # postgres, redis, an action server, a Rasa server, nginx, the demo page
+        assert len(started) == 7  # postgres, redis, an action server, a Rasa server, two nginx, the demo page
+        # `make cluster-upgrade` reaches the running command, which refuses: one Rasa server cannot roll.
+        upgrade = subprocess.run(
+            [sys.executable, "-m", "deploy.cluster", "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert upgrade.returncode == 1
+        assert "failed: a rolling upgrade needs two Rasa servers or more" in upgrade.stdout
+        assert _answers(url)  # and goes on serving
         os.kill(launcher.pid, signal.SIGINT)  # what Ctrl-C sends
         assert launcher.wait(120) == 0
         output = launcher.stdout.read().decode() if launcher.stdout else ""

@@ -21,7 +21,7 @@ import pytest
 from channels import door
 from deploy.cluster import NGINX, nginx_worker_user
 from deploy.processes import Service, session_members
-from deploy.render import LOOPBACK, Upstream, nginx_config
+from deploy.render import LOOPBACK, Upstream, actions_nginx_config, nginx_config
 from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -111,33 +111,38 @@ class DiesMidRequest:
 
 
 @contextlib.contextmanager
-def nginx(rasa: Sequence[Upstream], actions: Sequence[Upstream]) -> Iterator[tuple[str, str]]:
-    """nginx with the cluster's configuration; yields the public URL and the action endpoint's."""
+def _running(config: str, port: int) -> Iterator[str]:
+    """nginx with a configuration rendered for `prefix`; yields its URL once it listens."""
     prefix = Path(tempfile.mkdtemp(prefix="nginx-"))
     prefix.chmod(0o755)
-    public, actions_port = free_port(), free_port()
-    config = nginx_config(
-        state=prefix,
-        host=LOOPBACK,
-        rasa_port=public,
-        actions_port=actions_port,
-        rasa=rasa,
-        actions=actions,
-        worker_user=nginx_worker_user(),
-    )
-    (prefix / "nginx.conf").write_text(config)
+    (prefix / "nginx.conf").write_text(config.replace(PREFIX, str(prefix)))
     command = [str(NGINX), "-p", f"{prefix}/", "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")]
-    url = f"http://{LOOPBACK}:{public}"
     # Ready when it listens: any answer, even the 502 of a replica that refuses connections.
-    service = Service("nginx", [*command, "-g", "daemon off;"], prefix / "nginx.log", lambda: _listens(public))
+    service = Service("nginx", [*command, "-g", "daemon off;"], prefix / "nginx.log", lambda: _listens(port))
     service.start()
     try:
         service.wait_until_ready(30)
-        yield url, f"http://{LOOPBACK}:{actions_port}"
+        yield f"http://{LOOPBACK}:{port}"
     finally:
         service.stop()
         assert session_members([service.pid]) == []
         shutil.rmtree(prefix, ignore_errors=True)
+
+
+PREFIX = "/nginx-prefix"  # replaced by each nginx's own folder
+
+
+@contextlib.contextmanager
+def nginx(rasa: Sequence[Upstream], actions: Sequence[Upstream] = ()) -> Iterator[tuple[str, str]]:
+    """The cluster's two nginx's: the visitors' and the actions'; yields their URLs."""
+    public, actions_port = free_port(), free_port()
+    user = nginx_worker_user()
+    visitors = nginx_config(state=Path(PREFIX), host=LOOPBACK, rasa_port=public, rasa=rasa, worker_user=user)
+    calls = actions_nginx_config(
+        state=Path(PREFIX), actions_port=actions_port, actions=actions or rasa, worker_user=user
+    )
+    with _running(visitors, public) as url, _running(calls, actions_port) as actions_url:
+        yield url, actions_url
 
 
 def _listens(port: int) -> bool:

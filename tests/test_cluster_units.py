@@ -15,8 +15,8 @@ from actions import action_server
 from actions.privacy.conversations import store_url
 from channels import door
 from deploy import render
-from deploy.cluster import DEFAULT_MODEL, ROOT, SettingError, Settings
-from deploy.render import Upstream, cluster_endpoints, nginx_config
+from deploy.cluster import DEFAULT_MODEL, ROOT, SettingError, Settings, ask_for_upgrade
+from deploy.render import Upstream, actions_nginx_config, cluster_endpoints, nginx_config
 
 
 def test_the_settings_default_to_make_runs_addresses_with_two_replicas_each():
@@ -106,15 +106,18 @@ def test_the_action_server_finds_the_same_conversation_store(tmp_path, monkeypat
     assert render.database_url(15432, "db-secret") == "postgresql://admissions:db-secret@127.0.0.1:15432/admissions"
 
 
-def config(**upstreams: list[Upstream]) -> str:
-    return nginx_config(
+def config(rasa: list[Upstream] | None = None, actions: list[Upstream] | None = None) -> str:
+    """Both nginx configurations, the visitors' then the actions'."""
+    visitors = nginx_config(
         state=Path("/state"),
         host="127.0.0.1",
         rasa_port=5005,
-        actions_port=5055,
-        rasa=upstreams.get("rasa", [Upstream(6001), Upstream(6002)]),
-        actions=upstreams.get("actions", [Upstream(7001)]),
+        rasa=[Upstream(6001), Upstream(6002)] if rasa is None else rasa,
     )
+    calls = actions_nginx_config(
+        state=Path("/state-actions"), actions_port=5055, actions=[Upstream(7001)] if actions is None else actions
+    )
+    return visitors + calls
 
 
 def test_nginx_closes_idle_upstream_connections_before_the_servers_do():
@@ -138,3 +141,12 @@ def test_nginx_is_never_left_without_a_rasa_or_action_server_in_rotation():
         config(rasa=[Upstream(6001, down=True)])
     with pytest.raises(ValueError, match="at least one action server"):
         config(actions=[])
+
+
+def test_an_upgrade_without_a_running_cluster_says_so(tmp_path, capsys):
+    settings = Settings(state=tmp_path)
+    assert ask_for_upgrade(settings, DEFAULT_MODEL) == 1
+    assert "No cluster is running here (start one with `make cluster`)" in capsys.readouterr().err
+    (tmp_path / "launcher.pid").write_text("999999999\n")  # a launcher that is gone
+    assert ask_for_upgrade(settings, DEFAULT_MODEL) == 1
+    assert not (tmp_path / "upgrade-request").exists()
