@@ -102,7 +102,8 @@ def checkpoint_figures(runs: Sequence[list[float]], checkpoints: Sequence[int]) 
 
 
 def profile_turn(endpoints: Path, sender: str, env: dict[str, str], top: int = 40) -> str:
-    """cProfile of one more probe turn of `sender`'s conversation, in this process (cumulative)."""
+    """cProfile of one more probe turn of `sender`'s conversation, in this process (by
+    cumulative time, then by own time)."""
     os.environ.update(env)
     from rasa.core.agent import Agent
     from rasa.core.channels.channel import CollectingOutputChannel
@@ -127,6 +128,7 @@ def profile_turn(endpoints: Path, sender: str, env: dict[str, str], top: int = 4
     profiler.disable()
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top // 2)
     return out.getvalue()
 
 
