@@ -28,6 +28,14 @@ Any other policy or featurizer, or a conversation with action_unlikely_intent, g
 Those states, the processor and the policies all ask for the tracker's applied events (events
 not undone by a revert or a loop), over the whole session, several times a turn: they are
 extended turn by turn instead (channels/applied_events.py).
+
+Every call to the action server carried every event of the session (Rasa 3.6 sends the tracker
+with EventVerbosity.ALL), serialised, sent and parsed again at each action. Only
+`action_submit_inquiry` reads older events (the questions asked before the form, the page the
+chat began on: actions/inquiry/lead_builder.py); rasa_sdk itself reads only the slot events at
+the end (`Tracker.slots_to_validate`). So every other action gets the events from the latest
+visitor message on (and the action before it), with the rest of the tracker (slots, latest
+message, active loop...) unchanged; ACTIONS_READING_HISTORY get them all.
 (The tracker store keeps recent conversations' events between turns: channels/tracker_cache.py.)
 
 Installed only by the Rasa server's entry point (`python -m channels.server`, channels/server.py),
@@ -49,6 +57,7 @@ from functools import lru_cache
 from typing import Any
 
 import aiohttp
+import rasa
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
@@ -58,8 +67,8 @@ from rasa.core.policies.policy import Policy, SupportedData
 from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import Domain, State
-from rasa.shared.core.events import Event
-from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.core.events import ActionExecuted, Event, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
@@ -73,6 +82,8 @@ logger = logging.getLogger(__name__)
 RASA_VERSION = "3.6.21"  # the Rasa whose functions these replace, read line by line
 SWITCH = "RASA_SPEEDUPS"
 KEEPALIVE_SECONDS = 2.0
+# Custom actions that read events before the latest visitor message: they get the whole session.
+ACTIONS_READING_HISTORY = frozenset({"action_submit_inquiry"})
 
 _event_classes: dict[str, type[Event]] = {}
 _walks = Walks()
@@ -185,6 +196,35 @@ def prediction_states(
     return states
 
 
+def latest_turn(tracker: DialogueStateTracker) -> list[Event]:
+    """The events from the action before the latest visitor message on (all, without one)."""
+    events = list(tracker.events)
+    for index in range(len(events) - 1, -1, -1):
+        if isinstance(events[index], UserUttered):
+            start = index
+            while start > 0 and not isinstance(events[start], ActionExecuted):
+                start -= 1
+            return events[start:]
+    return events
+
+
+def action_call_format(self: RemoteAction, tracker: DialogueStateTracker, domain: Domain) -> dict[str, Any]:
+    """RemoteAction._action_call_format, the tracker's events cut to the latest turn."""
+    if self.name() in ACTIONS_READING_HISTORY:
+        return patching.rasa_function(LATEST_TURN_TO_ACTIONS)(self, tracker, domain)
+    tracker_state = tracker.current_state(EventVerbosity.NONE)
+    tracker_state["events"] = [event.as_dict() for event in latest_turn(tracker)]
+    result = {
+        "next_action": self._name,
+        "sender_id": tracker.sender_id,
+        "tracker": tracker_state,
+        "version": rasa.__version__,
+    }
+    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+        result["domain"] = domain.as_dict()
+    return result
+
+
 def applied_events(self: DialogueStateTracker) -> list[Event]:
     if type(self) is not DialogueStateTracker:  # e.g. training's trackers with cached states
         return patching.rasa_function(APPLIED_EVENTS_EXTENDED)(self)
@@ -214,12 +254,20 @@ STATES_WINDOW = Patch(
 APPLIED_EVENTS_EXTENDED = Patch(
     "applied events extended turn by turn", DialogueStateTracker, "applied_events", RASA_VERSION, applied_events
 )
+LATEST_TURN_TO_ACTIONS = Patch(
+    "the action server sent the latest turn's events",
+    RemoteAction,
+    "_action_call_format",
+    RASA_VERSION,
+    action_call_format,
+)
 PATCHES = (
     RESPONSE_SCHEMA_CHECKED_ONCE,
     EVENT_CLASSES_BY_NAME,
     KEPT_CONNECTIONS,
     STATES_WINDOW,
     APPLIED_EVENTS_EXTENDED,
+    LATEST_TURN_TO_ACTIONS,
 )
 
 

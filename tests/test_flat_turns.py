@@ -6,7 +6,9 @@ store and the real action server, over the project's test stories (their visitor
 the benchmark's conversations and one long conversation. At every prediction, MemoizationPolicy
 and RulePolicy predict twice on the same tracker: from the windowed states and from Rasa's own
 `_prediction_states`; the two predictions must be equal. After every turn the tracker the store
-hands out must be what Rasa's own read of the store gives.
+hands out must be what Rasa's own read of the store gives. Every call to the action server is
+also made with Rasa's own request (every event of the session): the action server's answers
+must be the same (but for a new lead's random id).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from rasa.core import tracker_store as rasa_stores
+from rasa.core.actions.action import RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.policies.memoization import MemoizationPolicy
@@ -101,15 +105,55 @@ def compared(monkeypatch) -> Iterator[Comparisons]:
     try:
         yield comparisons
     finally:
+        monkeypatch.undo()  # the wrappers first, so Rasa's own functions are what is put back
         speedups.uninstall()
 
 
-def test_predictions_and_trackers_are_rasas_over_the_project_conversations(compared, tmp_path):
+def without_random_ids(answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer without what differs between two calls: a new lead's id, a consent's time."""
+
+    def steady(event: dict[str, Any]) -> dict[str, Any]:
+        value = event.get("value")
+        if event.get("event") != "slot":
+            return event
+        if event.get("name") == "lead_id":
+            return {**event, "value": "<id>"}
+        if isinstance(value, dict) and "at" in value:
+            return {**event, "value": {**value, "at": "<time>"}}
+        return event
+
+    return {**answer, "events": [steady(event) for event in answer.get("events", [])]}
+
+
+def check_action_calls(monkeypatch: pytest.MonkeyPatch, action_url: str) -> list[str]:
+    """Each action call also made with Rasa's request; the differing answers, by action."""
+    differences: list[str] = []
+    ours = vars(RemoteAction)["_action_call_format"]
+    rasas = patching.rasa_function(speedups.LATEST_TURN_TO_ACTIONS)
+
+    def both(self: RemoteAction, tracker: Any, domain: Any) -> dict[str, Any]:
+        body = ours(self, tracker, domain)
+        if self.name() not in speedups.ACTIONS_READING_HISTORY:
+            full = rasas(self, tracker, domain)
+            assert len(full["tracker"]["events"]) >= len(body["tracker"]["events"])
+            answers = [httpx.post(action_url, json=each, headers=ACTIONS_AUTH, timeout=30) for each in (body, full)]
+            if [answer.status_code for answer in answers] != [200, 200] or without_random_ids(
+                answers[0].json()
+            ) != without_random_ids(answers[1].json()):
+                differences.append(f"{self.name()} in {tracker.sender_id}: {[a.text for a in answers]}")
+        return body
+
+    monkeypatch.setattr(RemoteAction, "_action_call_format", both)
+    return differences
+
+
+def test_predictions_and_trackers_are_rasas_over_the_project_conversations(compared, tmp_path, monkeypatch):
     config = read_endpoint_config(str(ROOT / "endpoints.yml"), "tracker_store")
     config.kwargs["db"] = str(tmp_path / "conversations.sqlite3")
+    store = TrackerStore.create(config)
+    assert isinstance(store, SQLTrackerStore) and store._cache is not None
     with action_server(tmp_path) as action_url:
-        store = TrackerStore.create(config)
-        assert isinstance(store, SQLTrackerStore) and store._cache is not None
+        action_differences = check_action_calls(monkeypatch, action_url)
         agent = Agent.load(
             str(MODEL), tracker_store=store, action_endpoint=EndpointConfig(action_url, headers=ACTIONS_AUTH)
         )
@@ -131,6 +175,7 @@ def test_predictions_and_trackers_are_rasas_over_the_project_conversations(compa
         asyncio.run(talk())
     assert compared.differences == []
     assert reads_differing == []
+    assert action_differences == []
     assert compared.count > 2 * turns  # both policies, several predictions a turn
     # The windows were built incrementally: new walks are the exception, not one per call.
     assert speedups._walks.started - walks_started < compared.count // 4
