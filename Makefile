@@ -76,5 +76,10 @@ lock:
 bench: setup train
 	$(PY) -m bench $(BENCH_ARGS)
 
+# One long conversation: turn 1 against turns 50-300; see bench/README.md "Turn cost".
+.PHONY: bench-turns
+bench-turns: setup train
+	$(PY) -m bench.turns $(BENCH_ARGS)
+
 clean:
 	rm -rf models runtime results .pytest_cache mutants

@@ -33,7 +33,7 @@ from rasa.shared.core.events import Event
 
 EVENTS_ENV = "TRACKER_CACHE_EVENTS"
 SECONDS_ENV = "TRACKER_CACHE_SECONDS"
-DEFAULT_EVENTS = 100_000  # about 300 MB at most with this project's events (README "Benchmark")
+DEFAULT_EVENTS = 100_000
 DEFAULT_SECONDS = 300.0
 
 # (number of stored rows of the conversation, highest row id): both only grow while a
