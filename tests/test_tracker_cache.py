@@ -22,7 +22,7 @@ from channels.tracker_cache import DEFAULT_EVENTS, DEFAULT_SECONDS, CacheSetting
 from channels.tracker_store import SQLTrackerStore
 from tests.conversations import DANA
 from tests.form_events import session_start, stop, user
-from tests.test_conversation_privacy import converse_with_store, midway, sqlite_store
+from tests.test_conversation_privacy import DOMAIN, converse_with_store, midway, sqlite_store
 
 
 class Clock:
@@ -273,3 +273,41 @@ def test_the_entry_point_refuses_a_malformed_cache_setting_before_rasa_starts(mo
         stopped.value.code
         == "Cannot start Rasa: TRACKER_CACHE_SECONDS must be a positive number of seconds, not 'never'"
     )
+
+
+# Two Rasa servers sharing PostgreSQL (as in a cluster)
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[sa.engine.URL]:
+    from tests.servers import postgres_server
+
+    with postgres_server() as server:
+        yield sa.engine.make_url(server.url)
+
+
+def postgres_store(url: sa.engine.URL, clock: Clock) -> SQLTrackerStore:
+    store = SQLTrackerStore(
+        DOMAIN, dialect="postgresql", host=url.host, port=url.port, db=url.database, username=url.username
+    )
+    assert store._cache is not None
+    store._cache = TrackerCache(store._cache.settings, clock)
+    return store
+
+
+@pytest.mark.slow
+def test_two_rasa_servers_on_postgresql_each_read_the_others_turns(with_speedups, postgres, clock):
+    one, other = postgres_store(postgres, clock), postgres_store(postgres, clock)
+    try:
+        turns = [[*session_start(), *user("hi", "greet")], *questions(6), *midway()[1:], stop()]
+        for number, turn in enumerate(turns):
+            answering = (one, other)[number % 2]
+            converse_with_store(answering, "visitor", turn)
+            for store in (one, other):
+                assert as_rasa_reads_it(retrieve(store, "visitor"), store, "visitor")
+        statements = event_reads(one)
+        assert as_rasa_reads_it(retrieve(one, "visitor"), one, "visitor")
+        assert len(reads_of_rows(statements)) == 1  # Rasa's own read, by the check; ours read no rows
+    finally:
+        for store in (one, other):
+            store.engine.dispose()
