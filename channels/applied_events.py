@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from rasa.shared.core.events import (
@@ -34,6 +35,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 MAX_CONVERSATIONS = 4000
 MAX_REKEYED = 256
+# A fold holds the live events of a conversation's last turn, as typed (the store masks contact
+# details typed outside the form): it is let go after this long without a call, as the tracker
+# store's cache lets go of the stored ones.
+MAX_IDLE_SECONDS = 300.0
 
 
 def same_as_stored(ours: Event, theirs: Event) -> bool:
@@ -50,6 +55,7 @@ def loop_names(events: Iterable[Event]) -> set[str]:
 @dataclass
 class _Fold:
     loop_names: set[str]
+    used: float = 0.0
     folded: list[Event] = field(default_factory=list)  # the tracker events folded so far
     applied: list[Event] = field(default_factory=list)
 
@@ -95,10 +101,14 @@ class _Fold:
 class AppliedEvents:
     """Each recent conversation's fold, by conversation id."""
 
-    def __init__(self, max_conversations: int = MAX_CONVERSATIONS) -> None:
+    def __init__(self, max_conversations: int = MAX_CONVERSATIONS, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_conversations = max_conversations
         self.started = 0  # folds begun from the first event
+        self._clock = clock
         self._folds: OrderedDict[str, _Fold] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._folds)
 
     def clear(self) -> None:
         self._folds.clear()
@@ -119,8 +129,11 @@ class AppliedEvents:
             self.started += 1
         for event in new:
             fold.add(tracker, event)
+        fold.used = now = self._clock()
         self._folds[tracker.sender_id] = fold
         self._folds.move_to_end(tracker.sender_id)
-        while len(self._folds) > self.max_conversations:
+        while (
+            len(self._folds) > self.max_conversations or now - next(iter(self._folds.values())).used > MAX_IDLE_SECONDS
+        ):
             self._folds.popitem(last=False)
         return list(fold.applied)

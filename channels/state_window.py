@@ -20,9 +20,10 @@ Which states suffice is the policy's own business (channels/speedups.py decides,
 from __future__ import annotations
 
 import json
+import time
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ from rasa.shared.core.domain import Domain, State, SubState
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from channels.applied_events import same_as_stored
+from channels.applied_events import MAX_IDLE_SECONDS, same_as_stored
 
 TAIL = 64  # states kept per walk: more than any window asked for
 MAX_WALKS = 4000  # conversations x policy kinds remembered (least recently used leave first)
@@ -48,6 +49,7 @@ class _Walk:
     tail: deque[State] = field(default_factory=lambda: deque(maxlen=TAIL))
     emitted: int = 0
     unlikely_intent: bool = False  # an action_unlikely_intent was replayed
+    used: float = 0.0
 
     def emit(
         self,
@@ -104,8 +106,9 @@ class _Walk:
 class Walks:
     """The walks of recent conversations, by conversation and kind of states asked for."""
 
-    def __init__(self, max_walks: int = MAX_WALKS) -> None:
+    def __init__(self, max_walks: int = MAX_WALKS, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_walks = max_walks
+        self._clock = clock
         self.started = 0  # walks begun from the first event (the rest continued one)
         self._walks: OrderedDict[tuple[str, bool, str], _Walk] = OrderedDict()
 
@@ -134,9 +137,11 @@ class Walks:
         if walk is None or not walk.continues(applied, domain):
             walk = _Walk(weakref.ref(domain), tracker.init_copy())
             self.started += 1
+        walk.used = now = self._clock()
         self._walks[key] = walk
         self._walks.move_to_end(key)
-        while len(self._walks) > self.max_walks:
+        # Idle walks go (they hold the last turn's live events, see applied_events.MAX_IDLE_SECONDS).
+        while len(self._walks) > self.max_walks or now - next(iter(self._walks.values())).used > MAX_IDLE_SECONDS:
             self._walks.popitem(last=False)
         for event in applied[len(walk.applied) :]:
             walk.advance(event, ignore_rule_only_turns, rule_only_data)

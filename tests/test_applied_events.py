@@ -8,7 +8,7 @@ from __future__ import annotations
 from rasa.shared.core.events import ActionExecuted, ActiveLoop
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from channels.applied_events import AppliedEvents
+from channels.applied_events import MAX_IDLE_SECONDS, AppliedEvents
 from tests.form_events import session_start, user
 from tests.test_conversation_privacy import DOMAIN
 from tests.test_state_window import long_conversation
@@ -56,3 +56,13 @@ def test_another_history_under_the_same_id_is_folded_afresh_and_the_list_is_a_co
     assert folds.of(one) == one.applied_events()
     assert folds.of(other) == other.applied_events()
     assert folds.of(one) == one.applied_events() and folds.started == 3
+
+
+def test_a_conversation_idle_for_five_minutes_is_let_go():
+    """A fold holds the last turn's events as typed: not kept after the visitor left."""
+    now = [0.0]
+    folds = AppliedEvents(clock=lambda: now[0])
+    folds.of(DialogueStateTracker.from_events("left", [*session_start(), *user("hi", "greet")], DOMAIN.slots))
+    now[0] += MAX_IDLE_SECONDS + 1
+    folds.of(DialogueStateTracker.from_events("other", session_start(), DOMAIN.slots))
+    assert len(folds) == 1

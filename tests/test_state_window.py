@@ -21,6 +21,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from channels.applied_events import MAX_IDLE_SECONDS
 from channels.state_window import Walks
 from tests.conversations import DANA
 from tests.form_events import details, form_start, session_start, stop, summary_and_submit, user
@@ -133,3 +134,14 @@ def test_the_least_recently_used_walks_leave_first():
 def test_a_window_longer_than_the_kept_tail_is_left_to_rasa(walks):
     tracker = DialogueStateTracker.from_events("visitor", long_conversation(), DOMAIN.slots)
     assert walks.last_states(tracker, DOMAIN, 65, False, None) is None
+
+
+def test_a_conversation_idle_for_five_minutes_is_let_go():
+    now = [0.0]
+    walks = Walks(clock=lambda: now[0])
+    walks.last_states(
+        DialogueStateTracker.from_events("left", long_conversation(), DOMAIN.slots), DOMAIN, 3, False, None
+    )
+    now[0] += MAX_IDLE_SECONDS + 1
+    walks.last_states(DialogueStateTracker.from_events("other", session_start(), DOMAIN.slots), DOMAIN, 3, False, None)
+    assert [key[0] for key in walks._walks] == ["other"]
