@@ -91,5 +91,10 @@ INSIGHTS_ARGS ?= --since $(shell date -d '30 days ago' +%F) --out results/insigh
 insights: $(VENV)/.installed
 	$(PY) -m actions.insights $(INSIGHTS_ARGS)
 
+# One long conversation: turn 1 against turns 50-300; see bench/README.md "Turn cost".
+.PHONY: bench-turns
+bench-turns: setup train
+	$(PY) -m bench.turns $(BENCH_ARGS)
+
 clean:
 	rm -rf models runtime results .pytest_cache mutants

@@ -15,12 +15,14 @@ starts, saying which patch does not fit.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from actions.privacy import log_masking
 from channels import privacy_patches, speedups
 from channels.door import DoorSettings
 from channels.patching import RefusedPatches
+from channels.tracker_cache import CacheSettings
 
 # Rasa's own log format: its command line configures logging only after parsing the arguments.
 LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s  - %(message)s"
@@ -35,6 +37,7 @@ def main() -> None:
         sys.exit(f"Cannot start Rasa: {refusal}")
     try:
         DoorSettings.from_env()  # the REST channel reads them again when Rasa creates it
+        CacheSettings.from_env(os.environ)  # and the tracker store these (Rasa would fall back to memory)
     except ValueError as error:
         sys.exit(f"Cannot start Rasa: {error}")
     log_masking.install()

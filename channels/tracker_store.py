@@ -13,6 +13,12 @@ with SQLite, all of it on the server's event loop, so every visitor waits for it
   per file) the count from that read is used, once; any other save counts as Rasa does.
 Other databases (PostgreSQL...) are used exactly as by Rasa's SQL store.
 
+With the speedups on (channels/speedups.py, started through channels/server.py), each
+conversation's session events are also kept in memory between turns with the store's version
+of the conversation, and used while the store still holds exactly them (channels/tracker_cache.py):
+a turn then reads one indexed row instead of the whole session, on any database, and a turn
+answered by another Rasa server sharing the database is read from the store.
+
 Visitors' contact details leave the store (issue 9, actions/privacy/):
 - an email address or phone number typed outside the form is masked as it is stored;
 - what was typed into the form's personal fields stays while the form needs it (it survives
@@ -33,18 +39,21 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from rasa.core import tracker_store
-from rasa.shared.core.events import ActiveLoop, Event, SessionStarted
+from rasa.shared.core.events import ActiveLoop, Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from actions.privacy.conversations import checkpoint, redact_conversation, set_sqlite_pragmas
 from actions.privacy.personal_slots import PERSONAL_SLOTS
 from actions.privacy.redaction import mask_user_event, personal_inputs, user_event_needs_masking
+from channels import speedups
+from channels.tracker_cache import CacheSettings, TrackerCache, Version
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +66,8 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        settings = CacheSettings.from_env(os.environ)  # checked at startup by channels/server.py
+        self._cache = TrackerCache(settings) if speedups.installed() and settings.max_events else None
         self._stored_counts: OrderedDict[str, int] | None = None
         if self.engine.dialect.name == "sqlite":
             self._stored_counts = OrderedDict()
@@ -71,7 +82,10 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             self.sessionmaker.configure(bind=engine)
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
-        tracker = await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        if self._cache is not None and not fetch_events_from_all_sessions:
+            tracker = self._retrieve_session(sender_id, self._cache)
+        else:
+            tracker = await super()._retrieve(sender_id, fetch_events_from_all_sessions)
         if self._stored_counts is None:
             return tracker
         self._stored_counts.pop(sender_id, None)
@@ -81,6 +95,62 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             while len(self._stored_counts) > MAX_REMEMBERED_COUNTS:
                 self._stored_counts.popitem(last=False)
         return tracker
+
+    def _retrieve_session(self, sender_id: str, cache: TrackerCache) -> DialogueStateTracker | None:
+        """Rasa's retrieve of the latest session (from_dict of its stored events), the events
+        taken from the cache when the store's version of the conversation has not changed."""
+        with self.session_scope() as session:
+            # The version first: rows added after it only make the next version check fail.
+            version = self._stored_version(session, sender_id)
+            events = cache.get(sender_id, version, self._session_expiry_seconds())
+            if events is None:
+                rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+                if not rows:
+                    return None
+                events = deserialise_events([json.loads(row.data) for row in rows])
+                cache.put(sender_id, version, events)
+        if not self.domain:
+            return None
+        return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+
+    def _stored_version(self, session: Any, sender_id: str) -> Version:
+        count, last_id = (
+            session.query(sa.func.count(self.SQLEvent.id), sa.func.max(self.SQLEvent.id))
+            .filter(self.SQLEvent.sender_id == sender_id)
+            .one()
+        )
+        return int(count), last_id
+
+    def _session_expiry_seconds(self) -> float | None:
+        """After the session expiry the action server's sweep may redact stored rows in place."""
+        minutes = self.domain.session_config.session_expiration_time if self.domain else 0
+        return minutes * 60 if minutes and minutes > 0 else None
+
+    def _update_cache(
+        self, session: Any, tracker: DialogueStateTracker, first_new: int, stored: list[str], redacted: bool
+    ) -> None:
+        """After a save (before its commit): the conversation's kept events are the ones the
+        saved tracker was built from plus the rows just added, if that is what the store now
+        holds; otherwise it is dropped and read from the store next time."""
+        assert self._cache is not None
+        sender_id = tracker.sender_id
+        kept = self._cache.kept_events(sender_id)
+        built_on_kept = (
+            kept is not None
+            and len(kept) == first_new
+            and all(ours is theirs for ours, theirs in zip(kept, tracker.events, strict=False))  # events: longer
+        )
+        new_events = deserialise_events([json.loads(text) for text in stored])  # as a read gets them
+        if not built_on_kept or redacted or any(isinstance(event, SessionStarted) for event in new_events):
+            self._cache.drop(sender_id)
+            return
+        assert kept is not None
+        previous = self._cache.version(sender_id)
+        version = self._stored_version(session, sender_id)
+        if previous is None or version[0] != previous[0] + len(stored):  # someone else wrote too
+            self._cache.drop(sender_id)
+            return
+        self._cache.put(sender_id, version, kept + new_events)
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
         stored = self._stored_counts.pop(tracker.sender_id, None) if self._stored_counts is not None else None
@@ -94,11 +164,15 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         redacted = False
         with self.session_scope() as session:
             new_events = list(self._additional_events(session, tracker))
-            for data in self._events_to_store(tracker, len(tracker.events) - len(new_events)):
-                session.add(self._row(tracker.sender_id, data))
+            first_new = len(tracker.events) - len(new_events)
+            rows = [self._row(tracker.sender_id, data) for data in self._events_to_store(tracker, first_new)]
+            session.add_all(rows)
             if _personal_data_no_longer_needed(tracker, new_events):
                 session.flush()
                 redacted = self._redact_stored_events(session, tracker.sender_id)
+            if self._cache is not None:
+                session.flush()
+                self._update_cache(session, tracker, first_new, [row.data for row in rows], redacted)
             session.commit()
         if redacted:
             checkpoint(self.engine)
