@@ -1,12 +1,12 @@
 """The insights report over conversations held with the real servers: seeded over REST
 (answered questions and a button, unknown topics, a message not understood, a form left at the
-email field, two completed forms, one delivered to a stand-in CRM and one not), with answer
-feedback appended through Rasa's tracker store as the feedback contract stores it. The report's
-numbers must equal the seed's exactly, and no contact detail may be anywhere in its folder."""
+email field, two completed forms, one delivered to a stand-in CRM and one not), and thumbs up and
+down sent as the widget sends them: the REST webhook's `feedback` body naming the `answer_id` the
+channel returned with the answer (a second rating of an answer is refused). The report's numbers
+must equal the seed's exactly, and no contact detail may be anywhere in its folder."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import subprocess
 import sys
@@ -16,17 +16,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
-from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 
 from actions.insights import names
 from actions.knowledge import load_knowledge
-from channels.tracker_store import SQLTrackerStore
 from tests.conftest import DOMAIN, ROOT, wait_for
 from tests.conversations import BILLING, DANA, HEALTH_IT, Person, Scripts, answered
 from tests.crm import SECRET, FakeCRM
 from tests.replies import load_replies
-from tests.servers import action_server, exported_leads, quiet_env, rasa_server, say, texts
+from tests.servers import action_server, conversation_events, exported_leads, quiet_env, rasa_server, say, texts
 
 pytestmark = pytest.mark.slow
 
@@ -55,9 +54,12 @@ class Seed:
 
     url: str
     said: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # sender -> (message, reply)
+    messages: dict[str, list[dict]] = field(default_factory=dict)  # sender -> every message returned
 
     def say(self, sender: str, message: str) -> str:
-        reply = texts(say(self.url, sender, message))
+        replies = say(self.url, sender, message)
+        self.messages.setdefault(sender, []).extend(replies)
+        reply = texts(replies)
         self.said.setdefault(sender, []).append((message, reply))
         return reply
 
@@ -67,26 +69,35 @@ class Seed:
             assert answered(reply, expected), f"after {message!r}: {reply}"
 
 
-def rate(workdir: Path, sender: str, ratings: list[tuple[str, str]]) -> list[tuple[UserUttered, BotUttered, str]]:
-    """Appends thumbs to `sender`'s conversation as the feedback contract stores them: a SlotSet of
-    `answer_feedback` naming the rated answer's timestamp. `ratings`: (text in the answer, rating).
-    Returns (question, answer, rating) for each."""
-    store = SQLTrackerStore(load_replies().domain, db=str(workdir / "conversations.sqlite3"))
-    tracker = asyncio.run(store.retrieve(sender))
-    assert tracker is not None
+@dataclass(frozen=True)
+class Rated:
+    """A stored rating: the visitor message, its question type (intent) and the answer rated."""
+
+    question: str
+    intent: str | None
+    answer: str
+    rating: str
+
+
+def rate(seed: Seed, workdir: Path, sender: str, ratings: list[tuple[str, str, int]]) -> list[Rated]:
+    """Thumbs for `sender`'s answers as the widget sends them: the webhook's `feedback` body with
+    the `answer_id` of the first returned message holding the text. `ratings`: (text in the answer,
+    rating, the status the webhook must answer). Returns the stored ones, read back from the
+    conversation the server stored (the rated answer and the visitor message before it)."""
     rated = []
-    for part, rating in ratings:
-        question, answer = None, None
-        for event in tracker.events:
-            if isinstance(event, UserUttered):
-                question = event
-            elif isinstance(event, BotUttered) and part in (event.text or "") and answer is None:
-                answer = (question, event)
-        assert answer is not None and answer[0] is not None, f"no answer holding {part!r}"
-        tracker.update(SlotSet("answer_feedback", {"rating": rating, "answer": answer[1].timestamp}))
-        rated.append((answer[0], answer[1], rating))
-    asyncio.run(store.save(tracker))
-    store.engine.dispose()
+    for part, rating, status in ratings:
+        answer_id = next(m["answer_id"] for m in seed.messages[sender] if part in m.get("text", ""))
+        body = {"sender": sender, "feedback": {"answer_id": answer_id, "rating": rating}}
+        response = httpx.post(seed.url, json=body, timeout=60)
+        assert response.status_code == status, response.text
+        if status != 200:
+            continue
+        assert response.json() == []  # stored, and never answered with text
+        events = conversation_events(workdir, sender)
+        at = next(i for i, e in enumerate(events) if e["event"] == "bot" and e["timestamp"] == answer_id)
+        question = next(e for e in reversed(events[:at]) if e["event"] == "user")
+        intent = (question.get("parse_data") or {}).get("intent", {}).get("name")
+        rated.append(Rated(question["text"], intent, events[at]["text"], rating))
     return rated
 
 
@@ -114,8 +125,10 @@ def seeded(tmp_path_factory):
             assert wait_for(lambda: exported_leads(leads_url)[0]["delivery_status"] == "delivered", 30)
             crm.down = True  # the second lead stays pending
             seed.converse(ids["pending"], SCRIPTS.form(SAM, billing))
-        feedback = rate(workdir, ids["answered"], [("15 months", "up"), ("online", "down"), ("online", "up")])
-        feedback += rate(workdir, ids["unknown"], [(fixed_part("reply_unknown_topic"), "down")])
+            already = 409  # one rating per answer: the second is refused and stores nothing
+            feedback = rate(seed, workdir, ids["answered"], [("15 months", "up", 200), ("online", "up", 200)])
+            feedback += rate(seed, workdir, ids["answered"], [("online", "down", already)])
+            feedback += rate(seed, workdir, ids["unknown"], [(fixed_part("reply_unknown_topic"), "down", 200)])
     today = datetime.now(NEW_YORK).date()
     out = workdir / "report"
     result = subprocess.run(
@@ -183,16 +196,13 @@ def test_the_unanswered_queue_holds_exactly_the_seeded_unknown_questions_masked(
 
 def test_answer_feedback_is_reported_per_question_type_with_the_unhelpful_answers(seeded):
     out, feedback = seeded["out"], seeded["feedback"]
-    last: dict[float, tuple[UserUttered, BotUttered, str]] = {}
-    for question, answer, rating in feedback:
-        last[answer.timestamp] = (question, answer, rating)  # only the last rating of an answer counts
     per_type: dict[str, list[int]] = {}
-    for question, _answer, rating in last.values():
-        counts = per_type.setdefault(names.intent(question.intent_name), [0, 0])
-        counts[rating == "down"] += 1
+    for rated in feedback:
+        counts = per_type.setdefault(names.intent(rated.intent), [0, 0])
+        counts[rated.rating == "down"] += 1
     assert {row[0]: [int(row[1]), int(row[2])] for row in rows(out, "feedback")} == per_type
     assert sum(up for up, _ in per_type.values()) == 2 and sum(down for _, down in per_type.values()) == 1
-    unhelpful = [(q.text, a.text) for q, a, r in last.values() if r == "down"]
+    unhelpful = [(rated.question, rated.answer) for rated in feedback if rated.rating == "down"]
     assert [(row[2], row[3]) for row in rows(out, "unhelpful")] == unhelpful
 
 
