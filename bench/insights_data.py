@@ -348,7 +348,7 @@ def write_leads(url: str, saved: list[tuple[str, float, int]]) -> None:
             "consent_at": moment,
         }
         lead = Lead(sender, answers, created_at=moment, delivery_status=DELIVERED if n % 3 else PENDING)
-        rows.append({**lead.values(), "questions": "[]"})
+        rows.append(lead.row())
     with lead_store._engine.begin() as connection:  # bulk: LeadStore saves one at a time
         for begin in range(0, len(rows), 2000):
             connection.execute(leads.insert(), rows[begin : begin + 2000])

@@ -112,6 +112,10 @@ class Lead:
         bookkeeping = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "answers"}
         return {**bookkeeping, **self.answers}
 
+    def row(self) -> dict[str, Any]:
+        """The values as the table holds them: the lists as JSON text."""
+        return {**self.values(), "questions": json.dumps(self.questions), "transcript": json.dumps(self.transcript)}
+
     def __repr__(self) -> str:  # never show contact details in logs or tracebacks
         return f"Lead(id={self.id!r}, status={self.delivery_status!r})"
 
@@ -157,7 +161,7 @@ class LeadStore:
     def save(self, lead: Lead) -> bool:
         """Write the lead durably; False when a lead with this id was already saved."""
         _storable(lead.values())
-        row = {**lead.values(), "questions": json.dumps(lead.questions), "transcript": json.dumps(lead.transcript)}
+        row = lead.row()
         self.ensure_schema()
         try:
             with self._engine.begin() as connection:
