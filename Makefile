@@ -59,7 +59,7 @@ test-quick: setup train
 	$(PY) -m pytest -m "not slow" -q
 
 # Mutation testing of actions/ and channels/ against the quick suites (config: [tool.mutmut] in
-# pyproject.toml; how to read it: tests/README.md). Not part of `make test`: about 25 minutes.
+# pyproject.toml; how to read it: tests/README.md). Not part of `make test`: about an hour.
 # Fresh each time: mutmut keeps a verdict until the mutated function changes, so a test added
 # since the last run would not be credited. Niced, two workers: the machine is shared.
 mutation: $(VENV)/.installed $(SPACY_MODEL)/meta.json
