@@ -62,7 +62,7 @@ test-quick: setup train
 # pyproject.toml; how to read it: tests/README.md). Not part of `make test`: about an hour.
 # Fresh each time: mutmut keeps a verdict until the mutated function changes, so a test added
 # since the last run would not be credited. Niced, two workers: the machine is shared.
-mutation: $(VENV)/.installed $(SPACY_MODEL)/meta.json
+mutation: $(VENV)/.installed $(SPACY_MODEL)/meta.json $(MODEL)
 	rm -rf mutants
 	nice -n 15 $(VENV)/bin/mutmut run --max-children 2
 	$(PY) scripts/mutation_report.py
