@@ -74,13 +74,25 @@ def _text(node: ast.AST | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
+def _original_code(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node, but not inside `make mutation`'s mutated copies of a function (`x_f__mutmut_3`),
+    whose changed strings are no setting the code reads."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and "__mutmut_" in node.name:
+            continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
 def code_settings() -> set[str]:
     """Every environment variable the servers' code reads: `environ.get("X")`, `environ["X"]`,
     `os.getenv("X")`, and the `..._ENV = "X"` (and speedups' SWITCH) names those read through."""
     names: set[str] = set()
     files = [*ROOT.glob("actions/**/*.py"), *ROOT.glob("channels/**/*.py"), *ROOT.glob("web/*.py")]
     for path in files:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _original_code(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Assign) and (value := _text(node.value)):
                 if any(isinstance(t, ast.Name) and (t.id.endswith("_ENV") or t.id == "SWITCH") for t in node.targets):
                     names.add(value)
