@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from actions.privacy.conversations import endpoints_file, set_sqlite_pragmas, store_url
+from actions.privacy.conversations import endpoints_file, events, set_sqlite_pragmas, store_url
 from actions.privacy.personal_slots import PERSONAL_SLOTS, REQUESTED_SLOT, STOP_QUESTION_SLOT
 
 FEEDBACK_SLOT = "answer_feedback"  # the widget's thumbs (the feedback contract)
@@ -27,19 +27,6 @@ EVENT_TYPES = ("user", "bot", "slot", "active_loop", "session_started")
 # Personal slots too: their values are what the digest redacts wherever else they appear.
 SLOTS = (REQUESTED_SLOT, STOP_QUESTION_SLOT, PROGRAM_SLOT, LAST_PROGRAMS_SLOT, FEEDBACK_SLOT, *PERSONAL_SLOTS)
 BATCH = 5000  # rows fetched per round trip (PostgreSQL streams them through a server-side cursor)
-
-# Rasa's `events` table (rasa.core.tracker_store.SQLTrackerStore.SQLEvent).
-events = sa.Table(
-    "events",
-    sa.MetaData(),
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
-    sa.Column("type_name", sa.String(255), nullable=False),
-    sa.Column("timestamp", sa.Float),
-    sa.Column("intent_name", sa.String(255)),
-    sa.Column("action_name", sa.String(255)),
-    sa.Column("data", sa.Text),
-)
 
 
 class SourceError(RuntimeError):

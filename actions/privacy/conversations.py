@@ -32,7 +32,8 @@ SQL_STORE_TYPES = ("sql", "channels.tracker_store.SQLTrackerStore")
 # secure_delete: space freed by a redaction or deletion is zeroed, not left with the old text.
 SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA secure_delete=ON")
 
-# Rasa's `events` table (rasa.core.tracker_store.SQLTrackerStore.SQLEvent), the columns used here.
+# Rasa's `events` table (rasa.core.tracker_store.SQLTrackerStore.SQLEvent), the columns used here
+# and by the staff report (actions/insights/source.py).
 events = sa.Table(
     "events",
     sa.MetaData(),
@@ -40,6 +41,8 @@ events = sa.Table(
     sa.Column("sender_id", sa.String(255), nullable=False, index=True),
     sa.Column("type_name", sa.String(255), nullable=False),
     sa.Column("timestamp", sa.Float),
+    sa.Column("intent_name", sa.String(255)),
+    sa.Column("action_name", sa.String(255)),
     sa.Column("data", sa.Text),
 )
 
