@@ -125,11 +125,11 @@ async def record(lock_store: LockStore, tracker_store: TrackerStore, sender_id: 
     """
     store = configured_store(tracker_store)
     async with lock_store.lock(sender_id):
-        everything = await store.retrieve_full_tracker(sender_id)
-        check(rating, everything.events if everything is not None else [])
         tracker = await store.retrieve(sender_id)
-        if tracker is None:  # the answer was found: the conversation exists
+        if tracker is None:  # no conversation: no answer of it to rate
             raise Refused(404, NO_SUCH_ANSWER)
+        everything = await store.retrieve_full_tracker(sender_id)
+        check(rating, (everything or tracker).events)
         tracker.update(SlotSet(FEEDBACK_SLOT, rating.slot_value()))
         await store.save(tracker)
 

@@ -73,7 +73,17 @@ def test_an_unusable_rating_is_refused_with_400_naming_what_is_wrong(sent, reaso
     found = problem_with(sent)
     assert found is not None
     status, said = found
-    assert status == 400 and reason in said
+    assert status == 400 and said in WHATS_WRONG and reason in said
+
+
+# What the widget (or a developer) reads back, whole.
+WHATS_WRONG = {
+    "send either 'message' or 'feedback', not both",
+    "'feedback' must be an object with 'answer_id' and 'rating'",
+    "'feedback.answer_id' must be the 'answer_id' of a message the assistant sent",
+    "'feedback.rating' must be 'up' or 'down'",
+    "'feedback' holds only 'answer_id' and 'rating'",
+}
 
 
 def test_a_rating_still_needs_a_proper_sender():
@@ -134,7 +144,7 @@ def test_a_rating_names_an_answer_of_the_conversation_and_is_taken_once():
     answer_feedback.check(Rating(ANSWER, "up"), events)  # fine
     with pytest.raises(Refused) as unknown:
         answer_feedback.check(Rating(ANSWER + 1e-6, "up"), events)
-    assert (unknown.value.status, unknown.value.reason) == (404, NO_SUCH_ANSWER)
+    assert (unknown.value.status, unknown.value.reason, str(unknown.value)) == (404, NO_SUCH_ANSWER, NO_SUCH_ANSWER)
     rated = [*events, SlotSet("answer_feedback", {"rating": "up", "answer": ANSWER})]
     for again in ("up", "down"):
         with pytest.raises(Refused) as twice:
@@ -205,7 +215,7 @@ def test_a_rating_of_another_conversations_answer_or_of_no_conversation_stores_n
     for sender in ("visitor", "nobody-yet"):
         with pytest.raises(Refused) as refused:
             record(store, sender, Rating(theirs, "up"))
-        assert refused.value.status == 404
+        assert (refused.value.status, refused.value.reason) == (404, NO_SUCH_ANSWER)
     assert stored_rows(tmp_path / "conversations.sqlite3") == before
     assert asyncio.run(store.retrieve("nobody-yet")) is None  # no conversation made for it
 

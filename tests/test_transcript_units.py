@@ -122,6 +122,97 @@ def test_nothing_from_inside_a_form_even_an_earlier_one_or_a_question_asked_in_i
         assert detail not in text
 
 
+def test_whatever_came_after_the_latest_form_began_is_left_out_even_once_it_ended():
+    """A submit that arrives after the form was stopped (stale, or made up) brings only what came
+    before the form: not the stop, not the questions asked after it."""
+    events = [
+        *session_start(),
+        *user("how long is it?", "ask_duration"),
+        said("15 months."),
+        *start(),
+        *details(DANA),
+        *stop(),
+        *user("which campus?", "ask_campus"),
+        ActionExecuted("action_answer_campus"),
+        said("Augusta, GA."),
+        ActionExecuted("action_listen"),
+    ]
+    assert of(events) == [
+        ("visitor", "how long is it?"),
+        ("assistant", "15 months."),
+        ("visitor", "I'd like more info"),
+    ]
+
+
+def test_a_form_left_open_in_an_earlier_session_hides_nothing_of_the_next_one():
+    """Rasa sends every session's events: a session that expired mid-form ends that form."""
+    events = [
+        *session_start(),
+        *start(),
+        *details(DANA),  # the visitor left mid-form; the session expired
+        *session_start(),
+        *user("is it online?", "ask_delivery"),
+        said("Yes, it can be done online."),
+        *start(),
+    ]
+    assert of(events) == [
+        ("visitor", "I'd like more info"),  # what began the first form
+        ("visitor", "is it online?"),
+        ("assistant", "Yes, it can be done online."),
+        ("visitor", "I'd like more info"),
+    ]
+
+
+def test_events_that_do_not_begin_with_a_session_start_are_outside_any_form():
+    assert of([*user("how long is it?", "ask_duration"), said("15 months."), *start()]) == [
+        ("visitor", "how long is it?"),
+        ("assistant", "15 months."),
+        ("visitor", "I'd like more info"),
+    ]
+
+
+def test_the_clicked_button_is_shown_by_its_own_title_among_several():
+    buttons = {
+        "buttons": [
+            {"title": "How long is it?", "payload": "/ask_duration"},
+            "not a button",
+            {"title": None, "payload": "/ask_campus"},
+            {"title": "Is it online?", "payload": "/ask_delivery"},
+        ]
+    }
+    events = [*session_start(), said("What would you like to know?", **buttons), *user("/ask_delivery", "ask_delivery")]
+    assert of([*events, *start()])[1] == ("visitor", "Is it online?")
+    untitled = [*session_start(), said("Pick one.", **buttons), *user("/ask_campus", "ask_campus"), *start()]
+    assert of(untitled) == [("assistant", "Pick one."), ("visitor", "I'd like more info")]  # no title: left out
+
+
+def test_a_message_without_text_or_with_malformed_data_is_no_message():
+    """An answer made only of buttons or a custom payload has no text: nothing to show for it."""
+    buttons_only = BotUttered(None, {"buttons": [{"title": "Is it online?", "payload": "/ask_delivery"}]})
+    odd = said("Hello.")
+    serial = serialised([*session_start(), buttons_only, *user("/ask_delivery", "ask_delivery"), odd, *start()])
+    serial[-len(start()) - 1]["data"] = "not a mapping"  # the "Hello." answer, its data malformed
+    textless = serialised(user("x", "greet"))[0] | {"text": None}
+    serial.insert(2, textless)
+    assert [(m["role"], m["text"]) for m in transcript(serial)] == [
+        ("visitor", "Is it online?"),
+        ("assistant", "Hello."),
+        ("visitor", "I'd like more info"),
+    ]
+
+
+def test_contact_details_of_someone_else_typed_before_the_form_are_masked_too():
+    """Not only the visitor's own (replaced by the redaction): any address or number they wrote."""
+    events = [
+        *session_start(),
+        *user("my sister sam.lee@example.org, 706 555 0142, wants the online one too", "ask_delivery"),
+        said("Yes, it can be done online."),
+        *start(),
+        *details(DANA),
+    ]
+    assert of(events)[0] == ("visitor", "my sister [email], [phone], wants the online one too")
+
+
 def test_no_form_began_no_transcript():
     """As the lead's questions: a stale or made-up submit brings nothing of the conversation."""
     assert of([*session_start(), *user("how long is it?", "ask_duration"), said("15 months.")]) == []
@@ -150,6 +241,17 @@ def test_the_oldest_messages_go_first_to_stay_within_4000_characters():
     kept = transcript(serialised([*events, *start()]))
     assert sum(len(message["text"]) for message in kept) <= MAX_TOTAL_CHARS == 4000
     assert [message["text"][0] for message in kept] == ["2", "3", "4", "5", "6", "7", "8", "I"]
+
+
+def test_exactly_4000_characters_are_kept_whole():
+    events: list[Event] = [*session_start()]
+    for n in range(8):
+        events += [*user(f"{n} " + "x" * 498, "ask_duration")]  # 500 each: 4000 in all
+    kept = transcript(serialised([*events, *start()]))
+    assert [message["text"][0] for message in kept] == ["1", "2", "3", "4", "5", "6", "7", "I"]
+    exact = transcript(serialised([*events[:-1], *user("7 " + "x" * 480, "ask_duration"), *start()]))
+    assert sum(len(message["text"]) for message in exact) == MAX_TOTAL_CHARS
+    assert [message["text"][0] for message in exact] == ["0", "1", "2", "3", "4", "5", "6", "7", "I"]
 
 
 def test_masking_comes_before_the_cut():
