@@ -5,8 +5,8 @@ Rasa's SQL store rebuilds the tracker every turn from every event of the session
 `json.loads` and an Event object per row, then a replay. That grows with the conversation
 (README "Benchmark": turn 300 cost ~10x turn 1). Here each conversation's session events, as
 stored (contact details already masked), stay in memory as Event objects after a turn, with
-the store's *version* of the conversation at that moment: the number of its stored rows and
-the highest row id. The next retrieve asks the database for the version only (one indexed
+the store's *version* of the conversation at that moment: the number of its stored rows, the
+highest row id and the latest event's time. The next retrieve asks the database for the version only (one indexed
 query) and uses the kept events when it has not changed, so with several Rasa servers sharing
 one database a turn answered by another server (new rows) is always read from the store.
 
@@ -16,7 +16,9 @@ What else could change stored rows without changing the version is covered:
 - the action server's expiry sweep redacts rows in place, only in conversations idle longer
   than the session expiry: a kept conversation is used only while idle for less than
   TRACKER_CACHE_SECONDS and less than that expiry;
-- erasure and retention delete every row of a conversation: the version changes.
+- erasure and retention delete every row of a conversation: the version changes, even when the
+  same visitor begins again with as many events (SQLite hands the deleted row ids out again;
+  the events' times are later).
 
 TRACKER_CACHE_EVENTS bounds the events kept in all (least recently used conversations leave
 first); 0 switches the cache off, as RASA_SPEEDUPS=off does.
@@ -36,9 +38,10 @@ SECONDS_ENV = "TRACKER_CACHE_SECONDS"
 DEFAULT_EVENTS = 100_000
 DEFAULT_SECONDS = 300.0
 
-# (number of stored rows of the conversation, highest row id): both only grow while a
-# conversation goes on; a deletion lowers the first.
-Version = tuple[int, int | None]
+# (number of stored rows of the conversation, highest row id, latest event time): they only grow
+# while a conversation goes on; a deletion lowers the first; SQLite may reuse the ids of deleted
+# rows, never their times.
+Version = tuple[int, int | None, float | None]
 
 
 @dataclass(frozen=True)

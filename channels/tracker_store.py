@@ -114,17 +114,20 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
 
     def _stored_version(self, session: Any, sender_id: str) -> Version:
-        count, last_id = (
-            session.query(sa.func.count(self.SQLEvent.id), sa.func.max(self.SQLEvent.id))
+        count, last_id, last_time = (
+            session.query(
+                sa.func.count(self.SQLEvent.id), sa.func.max(self.SQLEvent.id), sa.func.max(self.SQLEvent.timestamp)
+            )
             .filter(self.SQLEvent.sender_id == sender_id)
             .one()
         )
-        return int(count), last_id
+        return int(count), last_id, last_time
 
     def _session_expiry_seconds(self) -> float | None:
-        """After the session expiry the action server's sweep may redact stored rows in place."""
-        minutes = self.domain.session_config.session_expiration_time if self.domain else 0
-        return minutes * 60 if minutes and minutes > 0 else None
+        """After the session expiry the action server's sweep may redact stored rows in place;
+        None when sessions never expire. (Rasa's store always has a domain: an empty one by default.)"""
+        config = self.domain.session_config
+        return config.session_expiration_time * 60 if config.are_sessions_enabled() else None
 
     def _update_cache(
         self, session: Any, tracker: DialogueStateTracker, first_new: int, stored: list[str], redacted: bool

@@ -323,6 +323,13 @@ def test_over_the_webhook_a_rating_is_stored_once_and_never_handled_as_a_message
         {"rating": "down", "answer": ANSWER}
     ]
     assert (logging.INFO, "conversation v-2: an answer was rated down") in channel_lines(caplog)
+    assert (logging.INFO, f"conversation v-2: a rating was refused ({ALREADY_RATED})") in channel_lines(caplog)
+
+
+def test_a_rating_sent_before_the_server_has_its_assistant_gets_503_and_is_not_stored():
+    """A Rasa server still loading (no agent yet) has no conversation store to write to."""
+    [response] = post(None, rating_json("v-4", "up"))
+    assert (response.status_code, response.json()) == (503, {"error": RATING_NOT_STORED})
 
 
 def test_a_rating_the_store_cannot_take_gets_503_saying_so_and_logs_the_conversation_id_only(store, caplog):

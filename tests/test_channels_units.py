@@ -76,7 +76,7 @@ class Visitor(Agent):
 
 
 @contextlib.asynccontextmanager
-async def webhook(agent: Agent, **env: str) -> AsyncIterator[httpx.AsyncClient]:
+async def webhook(agent: Agent | None, **env: str) -> AsyncIterator[httpx.AsyncClient]:
     """The channel registered on a Sanic app as the Rasa server registers it, over ASGI."""
     test_mode, Sanic.test_mode = Sanic.test_mode, True
     try:
@@ -91,7 +91,7 @@ async def webhook(agent: Agent, **env: str) -> AsyncIterator[httpx.AsyncClient]:
         Sanic.test_mode = test_mode
 
 
-def post(agent: Agent, *bodies: dict[str, Any], **env: str) -> list[httpx.Response]:
+def post(agent: Agent | None, *bodies: dict[str, Any], **env: str) -> list[httpx.Response]:
     async def send() -> list[httpx.Response]:
         async with webhook(agent, **env) as client:
             return [await client.post(WEBHOOK, json=body) for body in bodies]

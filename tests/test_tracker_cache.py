@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from rasa.core import tracker_store as rasa_stores
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
@@ -169,8 +170,15 @@ def test_never_kept_longer_than_the_session_expiry(store, clock):
     retrieve(store, "visitor")
     clock.now += expiry + 1
     statements = event_reads(store)
-    assert as_rasa_reads_it(retrieve(store, "visitor"), store, "visitor")
-    assert reads_of_rows(statements)
+    found = retrieve(store, "visitor")
+    assert reads_of_rows(statements)  # read before the comparison below reads them too
+    assert as_rasa_reads_it(found, store, "visitor")
+
+
+def test_the_session_expiry_in_seconds_bounds_the_cache_and_no_expiry_leaves_the_cache_its_own(store):
+    assert store.domain is not None and store._session_expiry_seconds() == 30 * 60
+    store.domain = Domain.from_dict({"session_config": {"session_expiration_time": 0}})
+    assert store._session_expiry_seconds() is None  # sessions never expire: no sweep rewrites rows
 
 
 def test_a_new_session_is_read_as_rasa_reads_it(store):
@@ -190,6 +198,55 @@ def test_a_save_of_a_tracker_not_built_on_the_kept_events_drops_them(store):
     asyncio.run(store.save(stranger))
     assert store._cache.kept_events("visitor") is None
     assert as_rasa_reads_it(retrieve(store, "visitor"), store, "visitor")
+
+
+def test_the_turn_after_a_save_reads_no_rows_and_gets_what_was_saved(store):
+    """The save keeps what it wrote: the next turn of the conversation reads one indexed count."""
+    converse_with_store(store, "visitor", [*session_start(), *user("hi", "greet")])
+    tracker = retrieve(store, "visitor")
+    assert tracker is not None
+    for event in user(f"how long is it? {DANA.email}", "ask_duration"):
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+    statements = event_reads(store)
+    found = retrieve(store, "visitor")
+    assert reads_of_rows(statements) == []
+    assert found is not None and found.latest_message is not None
+    assert found.latest_message.text == "how long is it? [email]"  # as stored, masked
+    assert as_rasa_reads_it(found, store, "visitor")
+
+
+def test_a_save_after_another_server_wrote_meanwhile_keeps_nothing_and_the_next_read_has_both(store, db, clock):
+    """Only without the lock (e.g. held past its lifetime): the rows this save did not write are read."""
+    converse_with_store(store, "visitor", [*session_start(), *user("hi", "greet")])
+    tracker = retrieve(store, "visitor")
+    assert tracker is not None
+    other_server = cached_store(db, clock)
+    converse_with_store(other_server, "visitor", user("which campus?", "ask_campus"))
+    other_server.engine.dispose()
+    for event in user("how long is it?", "ask_duration"):
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+    assert store._cache is not None and store._cache.kept_events("visitor") is None
+    found = retrieve(store, "visitor")
+    assert found is not None
+    assert [e.text for e in found.events if getattr(e, "text", None)] == ["hi", "which campus?", "how long is it?"]
+    assert as_rasa_reads_it(found, store, "visitor")
+
+
+def test_an_erased_conversation_begun_again_with_as_many_events_is_read_anew(store, db):
+    """Same sender, same number of rows: the highest row id tells the new conversation apart."""
+    converse_with_store(store, "visitor", [*session_start(), *user("my email is in here", "greet")])
+    assert retrieve(store, "visitor") is not None  # kept
+    erasing = ConversationStore(f"sqlite:///{db}")
+    erasing.delete(["visitor"])
+    erasing.dispose()
+    plain = sqlite_store(db)  # another server, another cache
+    converse_with_store(plain, "visitor", [*session_start(), *user("a new start", "greet")])
+    plain.engine.dispose()
+    found = retrieve(store, "visitor")
+    assert found is not None and [e.text for e in found.events if getattr(e, "text", None)] == ["a new start"]
+    assert as_rasa_reads_it(found, store, "visitor")
 
 
 def test_without_the_speedups_the_store_keeps_nothing(db):
@@ -214,22 +271,22 @@ def kept(count: int) -> list[Any]:
 
 def test_the_least_recently_used_conversations_leave_first_when_over_the_events_bound(clock):
     cache = TrackerCache(CacheSettings(max_events=10, max_idle_seconds=60), clock)
-    cache.put("a", (4, 4), kept(4))
-    cache.put("b", (4, 8), kept(4))
-    assert cache.get("a", (4, 4)) is not None  # a used last
-    cache.put("c", (4, 12), kept(4))
+    cache.put("a", (4, 4, 1.0), kept(4))
+    cache.put("b", (4, 8, 1.0), kept(4))
+    assert cache.get("a", (4, 4, 1.0)) is not None  # a used last
+    cache.put("c", (4, 12, 1.0), kept(4))
     assert (cache.kept_events("a") is not None, cache.kept_events("b"), cache.events) == (True, None, 8)
-    cache.put("huge", (11, 30), kept(11))
+    cache.put("huge", (11, 30, 1.0), kept(11))
     assert cache.kept_events("huge") is None and cache.events == 8
 
 
 def test_another_version_or_a_long_pause_drops_the_conversation(clock):
     cache = TrackerCache(CacheSettings(max_events=10, max_idle_seconds=60), clock)
-    cache.put("a", (4, 4), kept(4))
-    assert cache.get("a", (5, 5)) is None and cache.kept_events("a") is None
-    cache.put("a", (4, 4), kept(4))
+    cache.put("a", (4, 4, 1.0), kept(4))
+    assert cache.get("a", (5, 5, 1.0)) is None and cache.kept_events("a") is None
+    cache.put("a", (4, 4, 1.0), kept(4))
     clock.now += 61
-    assert cache.get("a", (4, 4)) is None and cache.events == 0
+    assert cache.get("a", (4, 4, 1.0)) is None and cache.events == 0
 
 
 @pytest.mark.parametrize(

@@ -19,13 +19,17 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, Event
 from rasa_sdk import Tracker
 
 from actions.inquiry import migrate
-from actions.inquiry.lead_builder import page_url, questions_asked
+from actions.inquiry.lead_builder import build_lead, page_url, questions_asked
 from actions.inquiry.payload import build_payload
+from actions.inquiry.revalidation import checked_answers
 from actions.inquiry.store import LeadStore
 from actions.inquiry.transcript import MAX_MESSAGE_CHARS, MAX_MESSAGES, MAX_TOTAL_CHARS, transcript
 from actions.leads import export
+from tests.conftest import DOMAIN
 from tests.conversations import DANA
 from tests.form_events import FORM, details, form_start, session_start, stop, summary_and_submit, user
+from tests.test_inquiry_form import make_tracker
+from tests.test_lead_checks import KB, VALID
 from tests.test_lead_store import make_lead
 from tests.test_payload import VALIDATOR
 
@@ -283,6 +287,23 @@ def test_the_page_is_the_one_the_conversation_began_on():
         ]
     )
     assert page_url(Tracker("visitor-1", {}, {}, events, False, None, None, "action_listen")) == first
+
+
+def test_the_lead_built_at_submit_carries_the_transcript_of_its_conversation():
+    events = serialised(
+        [
+            *session_start(),
+            *user("how long is health IT?", "ask_duration"),
+            said("Healthcare Information Technology takes 18 months."),
+            *start(),
+            *details(DANA),
+            *summary_and_submit(DANA)[:-6],  # as the submit action gets them: before it ran
+        ]
+    )
+    tracker = make_tracker("yes", "affirm", VALID, events=events)
+    lead = build_lead(tracker, checked_answers(tracker, KB, DOMAIN))
+    assert lead.transcript == transcript(events) != []
+    assert lead.transcript[0] == {"role": "visitor", "text": "how long is health IT?"}
 
 
 # The transcript through the store, the payload and the export
