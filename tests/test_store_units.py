@@ -126,6 +126,15 @@ def test_a_replacement_with_broken_text_in_a_question_is_refused_naming_the_ques
     assert store.get(earlier.id) == earlier  # nothing of the replacement written
 
 
+def test_a_replacement_with_broken_text_in_its_transcript_is_refused_naming_the_transcript(store):
+    (earlier,) = saved(store, make_lead(1))
+    broken = make_lead(2, transcript=[{"role": "visitor", "text": "fees? \ud800"}])
+    with pytest.raises(StoreUnavailable) as refused:
+        store.replace(earlier.id, broken)
+    assert str(refused.value) == "lead could not be saved (not valid Unicode text in transcript)"
+    assert store.get(earlier.id) == earlier
+
+
 # --- The delivery queue ----------------------------------------------------------------------
 
 
@@ -180,6 +189,17 @@ def test_after_a_lead_the_queue_goes_on_with_later_leads_and_same_instant_larger
     assert ids(store.due(now, after=first)) == [second.id]
     assert ids(store.due(now, after=earlier)) == [first.id, second.id]
     assert store.due(now, after=second) == []
+
+
+def test_after_a_lead_the_queue_still_holds_only_pending_leads_that_are_due(store):
+    first, waiting, delivered, due = saved(
+        store,
+        make_lead(1, created_at=MOMENT),
+        make_lead(2, created_at=MOMENT + timedelta(seconds=1), next_attempt_at=MOMENT + timedelta(hours=1)),
+        make_lead(3, created_at=MOMENT + timedelta(seconds=2), delivery_status=DELIVERED),
+        make_lead(4, created_at=MOMENT + timedelta(seconds=3)),
+    )
+    assert ids(store.due(MOMENT + timedelta(minutes=1), after=first)) == [due.id]
 
 
 # --- Recording attempts ----------------------------------------------------------------------
