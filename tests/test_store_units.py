@@ -192,7 +192,7 @@ def test_after_a_lead_the_queue_goes_on_with_later_leads_and_same_instant_larger
 
 
 def test_after_a_lead_the_queue_still_holds_only_pending_leads_that_are_due(store):
-    first, waiting, delivered, due = saved(
+    first, _waiting, _delivered, due = saved(
         store,
         make_lead(1, created_at=MOMENT),
         make_lead(2, created_at=MOMENT + timedelta(seconds=1), next_attempt_at=MOMENT + timedelta(hours=1)),
