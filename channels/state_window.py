@@ -19,6 +19,7 @@ Which states suffice is the policy's own business (channels/speedups.py decides,
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 import weakref
@@ -47,7 +48,6 @@ class _Walk:
     last_ml_action: SubState | None = None
     hidden: bool = False
     tail: deque[State] = field(default_factory=lambda: deque(maxlen=TAIL))
-    emitted: int = 0
     unlikely_intent: bool = False  # an action_unlikely_intent was replayed
     used: float = 0.0
 
@@ -71,12 +71,11 @@ class _Walk:
         state = domain.get_active_state(tracker, omit_unset_slots=False)
         if ignore_rule_only_turns:
             domain._remove_rule_only_features(state, rule_only_data)
-            if self.emitted:
+            if self.tail:
                 domain._substitute_rule_only_user_input(state, self.tail[-1])
             if self.last_ml_action:
                 state[PREVIOUS_ACTION] = self.last_ml_action
         self.tail.append(domain._clean_state(state))
-        self.emitted += 1
 
     def advance(self, event: Event, ignore_rule_only_turns: bool, rule_only_data: dict[str, Any] | None) -> None:
         """One event of Rasa's DialogueStateTracker.generate_all_prior_trackers."""
@@ -149,13 +148,12 @@ class Walks:
             return None
         # Rasa's last prior tracker (after every event), on a copy of the bookkeeping: the
         # next call's events decide whether this point is a state of the history.
-        final = _Walk(
-            walk.domain, walk.tracker, [], walk.last_ml_action, walk.hidden, deque(walk.tail, maxlen=TAIL), walk.emitted
-        )
+        final = copy.copy(walk)
+        final.tail = walk.tail.copy()
         final.emit(walk.tracker, False, ignore_rule_only_turns, rule_only_data)
         return [_copy(state) for state in list(final.tail)[-window:]]
 
 
 def _copy(state: State) -> State:
     """States are dicts of sub-state dicts; prediction changes the last one in place."""
-    return {name: dict(sub) if isinstance(sub, dict) else sub for name, sub in state.items()}
+    return {name: dict(sub) for name, sub in state.items()}

@@ -9,25 +9,28 @@ import copy
 from collections.abc import Iterator
 
 import pytest
-from rasa.shared.core.constants import RULE_ONLY_LOOPS, RULE_ONLY_SLOTS, USER
-from rasa.shared.core.domain import State
+from rasa.shared.core.constants import ACTION_UNLIKELY_INTENT_NAME, RULE_ONLY_LOOPS, RULE_ONLY_SLOTS, SLOTS, USER
+from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import (
     ActionExecuted,
     BotUttered,
     DefinePrevUserUtteredFeaturization,
     Event,
+    FollowupAction,
     SlotSet,
     UserUtteranceReverted,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from channels import state_window
 from channels.applied_events import MAX_IDLE_SECONDS
-from channels.state_window import Walks
+from channels.state_window import TAIL, Walks
 from tests.conversations import DANA
-from tests.form_events import details, form_start, session_start, stop, summary_and_submit, user
+from tests.form_events import FORM, details, form_start, session_start, stop, summary_and_submit, user
 from tests.test_conversation_privacy import DOMAIN
 
-RULE_ONLY = {RULE_ONLY_SLOTS: ["confirming_stop"], RULE_ONLY_LOOPS: []}
+# As RulePolicy's rule_only_data looks for a rule set where the form only runs in rules.
+RULE_ONLY = {RULE_ONLY_SLOTS: ["confirming_stop"], RULE_ONLY_LOOPS: [FORM]}
 KINDS = [(False, None), (True, RULE_ONLY), (True, None)]  # RulePolicy's; MemoizationPolicy's
 
 
@@ -145,3 +148,121 @@ def test_a_conversation_idle_for_five_minutes_is_let_go():
     now[0] += MAX_IDLE_SECONDS + 1
     walks.last_states(DialogueStateTracker.from_events("other", session_start(), DOMAIN.slots), DOMAIN, 3, False, None)
     assert [key[0] for key in walks._walks] == ["other"]
+
+
+def test_a_window_as_long_as_the_kept_tail_gets_rasas_states(walks):
+    events = long_conversation()
+    for number in range(20):
+        events += question(f"again {number}", "ask_duration", "two years")
+    tracker = DialogueStateTracker.from_events("visitor", events, DOMAIN.slots)
+    assert len(rasas(tracker, TAIL + 1, False, None)) > TAIL  # the session has more states than the tail
+    assert walks.last_states(tracker, DOMAIN, TAIL, False, None) == rasas(tracker, TAIL, False, None)
+
+
+def test_a_conversation_idle_exactly_five_minutes_is_still_continued():
+    now = [0.0]
+    walks = Walks(clock=lambda: now[0])
+    tracker = DialogueStateTracker.from_events("visitor", long_conversation(), DOMAIN.slots)
+    walks.last_states(tracker, DOMAIN, 3, False, None)
+    now[0] += MAX_IDLE_SECONDS
+    walks.last_states(DialogueStateTracker.from_events("other", session_start(), DOMAIN.slots), DOMAIN, 3, False, None)
+    assert sorted(key[0] for key in walks._walks) == ["other", "visitor"]
+
+
+def test_asking_again_without_new_events_continues_the_walk(walks):
+    tracker = DialogueStateTracker.from_events("visitor", long_conversation(), DOMAIN.slots)
+    first = walks.last_states(tracker, DOMAIN, 3, True, RULE_ONLY)
+    assert walks.last_states(tracker, DOMAIN, 3, True, RULE_ONLY) == first == rasas(tracker, 3, True, RULE_ONLY)
+    assert walks.started == 1
+
+
+def test_the_same_rule_only_data_in_another_key_order_shares_the_walk(walks):
+    tracker = DialogueStateTracker.from_events("visitor", long_conversation(), DOMAIN.slots)
+    reordered = {RULE_ONLY_LOOPS: RULE_ONLY[RULE_ONLY_LOOPS], RULE_ONLY_SLOTS: RULE_ONLY[RULE_ONLY_SLOTS]}
+    walks.last_states(tracker, DOMAIN, 3, True, RULE_ONLY)
+    assert walks.last_states(tracker, DOMAIN, 3, True, reordered) == rasas(tracker, 3, True, RULE_ONLY)
+    assert (len(walks), walks.started) == (1, 1)
+
+
+def test_rule_only_data_json_cannot_hold_still_gets_rasas_states(walks):
+    """rule_only_data is the policy's own dict: sets work in Rasa's function, so here too."""
+    as_sets = {RULE_ONLY_SLOTS: {"confirming_stop"}, RULE_ONLY_LOOPS: {FORM}}
+    tracker = DialogueStateTracker.from_events("visitor", long_conversation(), DOMAIN.slots)
+    assert walks.last_states(tracker, DOMAIN, 9, True, as_sets) == rasas(tracker, 9, True, as_sets)
+
+
+def test_a_conversation_with_an_action_unlikely_intent_is_left_to_rasa(walks):
+    """Policies remove that action's states before taking their window: the walk cannot tell."""
+    events = [*session_start(), *user("hi", "greet"), ActionExecuted(ACTION_UNLIKELY_INTENT_NAME)]
+    events += question("how long?", "ask_duration", "two years")
+    tracker = DialogueStateTracker.from_events("visitor", events, DOMAIN.slots)
+    assert walks.last_states(tracker, DOMAIN, 3, False, None) is None
+
+
+def test_a_followup_action_does_not_change_whether_the_turn_is_hidden(walks):
+    """Rasa keeps a rule turn's hiding through a followup action and the active loop's own runs."""
+    events = [*session_start(), *question("hi", "greet", "hello"), *user("how long?", "ask_duration")]
+    events += [ActionExecuted("action_answer_ask_duration"), FollowupAction("action_answer_ask_delivery")]
+    events += [ActionExecuted("action_answer_ask_delivery", hide_rule_turn=True), BotUttered("online")]
+    events += [*form_start(), ActionExecuted("action_listen", hide_rule_turn=True), *details(DANA)]
+    tracker = DialogueStateTracker("visitor", DOMAIN.slots)
+    for event in events:
+        tracker.update(event)
+        for ignore, rule_only in KINDS[1:]:
+            assert walks.last_states(tracker, DOMAIN, 9, ignore, rule_only) == rasas(tracker, 9, ignore, rule_only)
+
+
+def read_back(events: list[Event], count: int) -> list[Event]:
+    """The events with the last `count` of them as the store gives them back: new, equal objects."""
+    return [*events[:-count], *(Event.from_parameters(event.as_dict()) for event in events[-count:])]
+
+
+def test_at_most_max_rekeyed_events_read_back_are_compared_by_content(walks, monkeypatch):
+    """Comparing is bounded per call; the events adopted are compared by identity afterwards."""
+    monkeypatch.setattr(state_window, "MAX_REKEYED", 3)
+    events = [*session_start(), *question("hi", "greet", "hello"), *question("how long?", "ask_duration", "2y")]
+    walks.last_states(DialogueStateTracker.from_events("visitor", events, DOMAIN.slots), DOMAIN, 3, True, None)
+    three = DialogueStateTracker.from_events("visitor", read_back(events, 3), DOMAIN.slots)
+    assert walks.last_states(three, DOMAIN, 3, True, None) == rasas(three, 3, True, None)
+    assert walks.last_states(three, DOMAIN, 3, True, None) == rasas(three, 3, True, None)
+    assert walks.started == 1
+    four = DialogueStateTracker.from_events("visitor", read_back(events, 4), DOMAIN.slots)
+    assert walks.last_states(four, DOMAIN, 3, True, None) == rasas(four, 3, True, None)
+    assert walks.started == 2
+
+
+def test_another_history_sharing_only_its_first_events_starts_a_new_walk(walks):
+    shared = [*session_start(), *user("hi", "greet")]
+    one = DialogueStateTracker.from_events("visitor", [*shared, *question("q", "ask_duration", "2y")], DOMAIN.slots)
+    other = DialogueStateTracker.from_events("visitor", [*shared, *question("q", "ask_delivery", "ok")], DOMAIN.slots)
+    walks.last_states(one, DOMAIN, 3, False, None)
+    assert walks.last_states(other, DOMAIN, 3, False, None) == rasas(other, 3, False, None)
+    assert walks.started == 2
+
+
+# A domain of its own: a slot that influences the conversation from its initial value on.
+RETURNING = Domain.from_yaml(
+    """
+version: "3.1"
+intents: [greet, ask_duration]
+slots:
+  returning:
+    type: bool
+    initial_value: true
+    influence_conversation: true
+    mappings: [{type: custom}]
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("ignore", "rule_only"), [(False, None), (True, None), (True, {RULE_ONLY_SLOTS: ["returning"]})]
+)
+def test_a_slot_never_set_counts_with_its_initial_value_as_in_rasa(walks, ignore, rule_only):
+    events = [*session_start(), *question("hi", "greet", "hello"), *user("how long?", "ask_duration")]
+    tracker = DialogueStateTracker("visitor", RETURNING.slots)
+    for event in events:
+        tracker.update(event)
+        expected = RETURNING.states_for_tracker_history(tracker, False, ignore, rule_only)[-3:]
+        assert walks.last_states(tracker, RETURNING, 3, ignore, rule_only) == expected
+    assert any(SLOTS in state for state in expected) is (rule_only is None)

@@ -289,6 +289,56 @@ def test_another_version_or_a_long_pause_drops_the_conversation(clock):
     assert cache.get("a", (4, 4, 1.0)) is None and cache.events == 0
 
 
+def test_a_conversation_idle_exactly_the_cache_time_is_still_used(clock):
+    cache = TrackerCache(CacheSettings(max_events=10, max_idle_seconds=60), clock)
+    events = kept(4)
+    cache.put("a", (4, 4), events)
+    clock.now += 60
+    assert cache.get("a", (4, 4)) is events
+
+
+def test_conversations_filling_the_events_bound_exactly_are_all_kept(clock):
+    cache = TrackerCache(CacheSettings(max_events=8, max_idle_seconds=60), clock)
+    cache.put("a", (4, 4), kept(4))
+    cache.put("b", (4, 8), kept(4))
+    assert (len(cache), cache.events) == (2, 8)
+    cache.put("whole", (8, 16), kept(8))
+    assert cache.kept_events("whole") is not None and (len(cache), cache.events) == (1, 8)
+
+
+def test_a_conversation_kept_again_replaces_its_events_counted_once(clock):
+    cache = TrackerCache(CacheSettings(max_events=10, max_idle_seconds=60), clock)
+    cache.put("a", (4, 4), kept(4))
+    cache.put("a", (6, 6), kept(6))
+    assert (cache.version("a"), cache.events) == ((6, 6), 6)
+    cache.put("b", (4, 10), kept(4))
+    assert cache.kept_events("a") is not None and cache.events == 10
+
+
+def test_the_version_kept_is_the_one_put_and_none_for_an_unknown_conversation(clock):
+    cache = TrackerCache(CacheSettings(max_events=10, max_idle_seconds=60), clock)
+    cache.put("a", (4, 4), kept(4))
+    assert (cache.version("a"), cache.version("unknown")) == ((4, 4), None)
+
+
+def test_a_turn_after_this_servers_own_save_reads_no_rows(store):
+    """The save keeps the turn's new events with the store's new version: the next turn reads none."""
+    converse_with_store(store, "visitor", [*session_start(), *user("hi", "greet")])
+
+    async def next_turn() -> None:
+        tracker = await store.retrieve("visitor")
+        assert tracker is not None
+        for event in user("how long is it?", "ask_duration"):
+            tracker.update(event)
+        await store.save(tracker)
+
+    asyncio.run(next_turn())
+    statements = event_reads(store)
+    found = retrieve(store, "visitor")
+    assert reads_of_rows(statements) == []
+    assert as_rasa_reads_it(found, store, "visitor")
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
@@ -300,6 +350,7 @@ def test_another_version_or_a_long_pause_drops_the_conversation(clock):
         ),
         ("TRACKER_CACHE_SECONDS", "0", "TRACKER_CACHE_SECONDS must be a positive number of seconds, not '0'"),
         ("TRACKER_CACHE_SECONDS", "soon", "TRACKER_CACHE_SECONDS must be a positive number of seconds, not 'soon'"),
+        ("TRACKER_CACHE_SECONDS", "inf", "TRACKER_CACHE_SECONDS must be a positive number of seconds, not 'inf'"),
     ],
 )
 def test_a_malformed_setting_is_refused_naming_it(name, value, message):
@@ -313,6 +364,10 @@ def test_the_defaults(monkeypatch):
     assert CacheSettings.from_env({"TRACKER_CACHE_EVENTS": "5", "TRACKER_CACHE_SECONDS": "1.5"}) == CacheSettings(
         5, 1.5
     )
+
+
+def test_half_a_second_is_a_valid_cache_time():
+    assert CacheSettings.from_env({"TRACKER_CACHE_SECONDS": "0.5"}) == CacheSettings(DEFAULT_EVENTS, 0.5)
 
 
 def test_the_entry_point_refuses_a_malformed_cache_setting_before_rasa_starts(monkeypatch):
