@@ -292,51 +292,33 @@ def test_another_version_or_a_long_pause_drops_the_conversation(clock):
 def test_a_conversation_idle_exactly_the_cache_time_is_still_used(clock):
     cache = TrackerCache(CacheSettings(max_events=10, max_idle_seconds=60), clock)
     events = kept(4)
-    cache.put("a", (4, 4), events)
+    cache.put("a", (4, 4, 1.0), events)
     clock.now += 60
-    assert cache.get("a", (4, 4)) is events
+    assert cache.get("a", (4, 4, 1.0)) is events
 
 
 def test_conversations_filling_the_events_bound_exactly_are_all_kept(clock):
     cache = TrackerCache(CacheSettings(max_events=8, max_idle_seconds=60), clock)
-    cache.put("a", (4, 4), kept(4))
-    cache.put("b", (4, 8), kept(4))
+    cache.put("a", (4, 4, 1.0), kept(4))
+    cache.put("b", (4, 8, 1.0), kept(4))
     assert (len(cache), cache.events) == (2, 8)
-    cache.put("whole", (8, 16), kept(8))
+    cache.put("whole", (8, 16, 1.0), kept(8))
     assert cache.kept_events("whole") is not None and (len(cache), cache.events) == (1, 8)
 
 
 def test_a_conversation_kept_again_replaces_its_events_counted_once(clock):
     cache = TrackerCache(CacheSettings(max_events=10, max_idle_seconds=60), clock)
-    cache.put("a", (4, 4), kept(4))
-    cache.put("a", (6, 6), kept(6))
-    assert (cache.version("a"), cache.events) == ((6, 6), 6)
-    cache.put("b", (4, 10), kept(4))
+    cache.put("a", (4, 4, 1.0), kept(4))
+    cache.put("a", (6, 6, 1.0), kept(6))
+    assert (cache.version("a"), cache.events) == ((6, 6, 1.0), 6)
+    cache.put("b", (4, 10, 1.0), kept(4))
     assert cache.kept_events("a") is not None and cache.events == 10
 
 
 def test_the_version_kept_is_the_one_put_and_none_for_an_unknown_conversation(clock):
     cache = TrackerCache(CacheSettings(max_events=10, max_idle_seconds=60), clock)
-    cache.put("a", (4, 4), kept(4))
-    assert (cache.version("a"), cache.version("unknown")) == ((4, 4), None)
-
-
-def test_a_turn_after_this_servers_own_save_reads_no_rows(store):
-    """The save keeps the turn's new events with the store's new version: the next turn reads none."""
-    converse_with_store(store, "visitor", [*session_start(), *user("hi", "greet")])
-
-    async def next_turn() -> None:
-        tracker = await store.retrieve("visitor")
-        assert tracker is not None
-        for event in user("how long is it?", "ask_duration"):
-            tracker.update(event)
-        await store.save(tracker)
-
-    asyncio.run(next_turn())
-    statements = event_reads(store)
-    found = retrieve(store, "visitor")
-    assert reads_of_rows(statements) == []
-    assert as_rasa_reads_it(found, store, "visitor")
+    cache.put("a", (4, 4, 1.0), kept(4))
+    assert (cache.version("a"), cache.version("unknown")) == ((4, 4, 1.0), None)
 
 
 @pytest.mark.parametrize(
