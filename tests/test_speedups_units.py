@@ -283,6 +283,10 @@ LATEST_TURNS = {
         [ActionExecuted("action_session_start"), ActionExecuted("action_greet")],
         [ActionExecuted("action_listen"), UserUttered("hi", {"name": "greet", "confidence": 0.9})],
     ),
+    "action-second": (
+        [SessionStarted()],
+        [ActionExecuted("action_listen"), UserUttered("hi", {"name": "greet", "confidence": 0.9})],
+    ),
     "message-at-the-start": ([], [UserUttered("hi", {"name": "greet", "confidence": 0.9}), BotUttered("Hello!")]),
     "action-at-the-start": ([], turn_events()),
     "several-turns": ([*session_start(), *turn_events(), *turn_events()], turn_events()),
