@@ -52,7 +52,7 @@ import asyncio
 import logging
 import os
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -196,16 +196,20 @@ def prediction_states(
     return states
 
 
+def _last_index(events: Sequence[Event], kind: type[Event], before: int) -> int | None:
+    """Where the last event of this kind before index `before` is (None: there is none); looks
+    back from `before` only, so a long session's older turns are not read."""
+    return next((index for index in range(before - 1, -1, -1) if isinstance(events[index], kind)), None)
+
+
 def latest_turn(tracker: DialogueStateTracker) -> list[Event]:
     """The events from the action before the latest visitor message on (all, without one)."""
     events = list(tracker.events)
-    for index in range(len(events) - 1, -1, -1):
-        if isinstance(events[index], UserUttered):
-            start = index
-            while start > 0 and not isinstance(events[start], ActionExecuted):
-                start -= 1
-            return events[start:]
-    return events
+    message = _last_index(events, UserUttered, len(events))
+    if message is None:
+        return events
+    action = _last_index(events, ActionExecuted, message)
+    return events[action or 0 :]  # no action before the message: from the start
 
 
 def action_call_format(self: RemoteAction, tracker: DialogueStateTracker, domain: Domain) -> dict[str, Any]:
