@@ -33,6 +33,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 import redis
@@ -48,6 +49,11 @@ from rasa.shared.exceptions import ConnectionException
 from rasa.utils.endpoints import EndpointConfig
 
 logger = logging.getLogger(__name__)
+
+# Rasa's RedisLockStore's defaults, so a store configured for Rasa's connects to the same Redis.
+DEFAULT_HOST = "localhost"
+DEFAULT_PORT = 6379
+DEFAULT_DB = 1
 
 FIRST_POLL_SECONDS = 0.01
 LONGEST_POLL_SECONDS = 0.1  # a look costs Redis one short script
@@ -138,9 +144,9 @@ class AtomicRedisLockStore(LockStore):
 
     def __init__(
         self,
-        host: str = "localhost",
-        port: int = 6379,
-        db: int = 1,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        db: int = DEFAULT_DB,
         username: str | None = None,
         password: str | None = None,
         use_ssl: bool = False,
@@ -168,18 +174,7 @@ class AtomicRedisLockStore(LockStore):
         }
         if endpoint_config is not None:
             settings.update(_settings_from(endpoint_config, accepted=set(settings)))
-        self.red = redis.StrictRedis(
-            host=settings["host"],
-            port=int(settings["port"]),
-            db=int(settings["db"]),
-            username=settings["username"],
-            password=settings["password"],
-            ssl=settings["use_ssl"],
-            ssl_certfile=settings["ssl_certfile"],
-            ssl_keyfile=settings["ssl_keyfile"],
-            ssl_ca_certs=settings["ssl_ca_certs"],
-            socket_timeout=float(settings["socket_timeout"]),
-        )
+        self.red = redis_client(settings)
         self.key_prefix = _key_prefix(settings["key_prefix"])
         self._counter = self.key_prefix + "tickets"
         self._issue = self.red.register_script(_ISSUE)
@@ -277,6 +272,23 @@ class AtomicRedisLockStore(LockStore):
     def save_lock(self, lock: TicketLock) -> None:
         """Writing a whole lock back is the race this store exists to avoid."""
         raise NotImplementedError("AtomicRedisLockStore changes tickets only through its atomic steps")
+
+
+def redis_client(settings: Mapping[str, Any]) -> redis.StrictRedis:
+    """The client for the constructor's settings (endpoints.yml's strings made numbers). It
+    connects at its first command, so what it was given can be read without a Redis."""
+    return redis.StrictRedis(
+        host=settings["host"],
+        port=int(settings["port"]),
+        db=int(settings["db"]),
+        username=settings["username"],
+        password=settings["password"],
+        ssl=settings["use_ssl"],
+        ssl_certfile=settings["ssl_certfile"],
+        ssl_keyfile=settings["ssl_keyfile"],
+        ssl_ca_certs=settings["ssl_ca_certs"],
+        socket_timeout=float(settings["socket_timeout"]),
+    )
 
 
 def _key_prefix(key_prefix: str | None) -> str:
