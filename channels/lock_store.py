@@ -117,14 +117,13 @@ return #live
 """
 )
 
-# KEYS: queue; ARGV: ticket key prefix. The live tickets as [number, ms left, ...].
+# KEYS: queue; ARGV: ticket key prefix. The live tickets as [[number, ms left], ...].
 _LIVE = (
     _PRUNE
     + """
 local tickets = {}
 for _, number in ipairs(prune(KEYS[1], ARGV[1])) do
-  tickets[#tickets + 1] = number
-  tickets[#tickets + 1] = redis.call('PTTL', ARGV[1] .. number)
+  tickets[#tickets + 1] = {number, redis.call('PTTL', ARGV[1] .. number)}
 end
 return tickets
 """
@@ -225,11 +224,11 @@ class AtomicRedisLockStore(LockStore):
         pause = FIRST_POLL_SECONDS
         while True:
             ahead, left = self.tickets_ahead(conversation_id, ticket)
+            if ahead < 0:
+                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
             if ahead == 0:
                 logger.debug("Acquired lock for conversation '%s'.", conversation_id)
                 return TicketLock(conversation_id, deque([Ticket(ticket, time.time() + left)]))
-            if ahead < 0:
-                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
             logger.debug("Conversation '%s': %d ticket(s) ahead; waiting.", conversation_id, ahead)
             await asyncio.sleep(min(pause, wait_time_in_seconds))
             pause = min(pause * 2, LONGEST_POLL_SECONDS)
@@ -249,14 +248,11 @@ class AtomicRedisLockStore(LockStore):
 
     def get_lock(self, conversation_id: str) -> TicketLock | None:
         """The conversation's live tickets, in order (None when there are none)."""
-        flat = self._live(keys=[self._queue(conversation_id)], args=[self._ticket_prefix(conversation_id)])
-        if not flat:
+        live = self._live(keys=[self._queue(conversation_id)], args=[self._ticket_prefix(conversation_id)])
+        if not live:
             return None
         now = time.time()
-        tickets = [
-            Ticket(int(number), now + int(left) / 1000) for number, left in zip(flat[::2], flat[1::2], strict=True)
-        ]
-        return TicketLock(conversation_id, deque(tickets))
+        return TicketLock(conversation_id, deque(Ticket(int(number), now + int(left) / 1000) for number, left in live))
 
     def update_lock(self, conversation_id: str) -> None:
         """Expired tickets are dropped by every step already; kept for Rasa's interface."""

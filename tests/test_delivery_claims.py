@@ -228,10 +228,13 @@ def test_on_postgresql_a_claim_skips_the_row_another_transaction_locks_instead_o
     try:
         with engine.connect() as holder:
             holder.execute(sa.select(leads.c.id).where(leads.c.id == first.id).with_for_update())
-            with ThreadPoolExecutor(max_workers=1) as pool:  # a claim that waited would fail here
+            pool = ThreadPoolExecutor(max_workers=1)
+            try:  # a claim that waited for the lock would time out here
                 taken = pool.submit(lead_store.claim, MOMENT, "a:1:x", LEASE, None, MOMENT).result(timeout=30)
+            finally:
+                holder.rollback()  # lets a waiting claim finish, so the test fails instead of hanging
+                pool.shutdown()
             assert taken is not None and taken.id == second.id
-            holder.rollback()
         again = lead_store.claim(MOMENT, "b:2:y", LEASE, now=MOMENT)
         assert again is not None and again.id == first.id  # free again
     finally:
