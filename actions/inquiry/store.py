@@ -289,9 +289,8 @@ class LeadStore:
         with _reachable(), self._engine.begin() as connection:
             if not connection.execute(take).rowcount:
                 return None
-            # The row this statement just marked with a token unique to this claim.
-            row = connection.execute(leads.select().where(leads.c.claimed_by == claim)).mappings().one()
-        return _lead(row)
+            row = connection.execute(leads.select().where(leads.c.claimed_by == claim)).mappings().first()
+        return _lead(row) if row else None
 
     def mark_delivered(self, lead_id: str, claim: str | None = None) -> None:
         """The CRM took it. Recorded whoever holds the lead now: a delivery is never undone."""
