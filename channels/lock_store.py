@@ -33,6 +33,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 import redis
@@ -48,6 +49,11 @@ from rasa.shared.exceptions import ConnectionException
 from rasa.utils.endpoints import EndpointConfig
 
 logger = logging.getLogger(__name__)
+
+# Rasa's RedisLockStore's defaults, so a store configured for Rasa's connects to the same Redis.
+DEFAULT_HOST = "localhost"
+DEFAULT_PORT = 6379
+DEFAULT_DB = 1
 
 FIRST_POLL_SECONDS = 0.01
 LONGEST_POLL_SECONDS = 0.1  # a look costs Redis one short script
@@ -111,14 +117,13 @@ return #live
 """
 )
 
-# KEYS: queue; ARGV: ticket key prefix. The live tickets as [number, ms left, ...].
+# KEYS: queue; ARGV: ticket key prefix. The live tickets as [[number, ms left], ...].
 _LIVE = (
     _PRUNE
     + """
 local tickets = {}
 for _, number in ipairs(prune(KEYS[1], ARGV[1])) do
-  tickets[#tickets + 1] = number
-  tickets[#tickets + 1] = redis.call('PTTL', ARGV[1] .. number)
+  tickets[#tickets + 1] = {number, redis.call('PTTL', ARGV[1] .. number)}
 end
 return tickets
 """
@@ -138,9 +143,9 @@ class AtomicRedisLockStore(LockStore):
 
     def __init__(
         self,
-        host: str = "localhost",
-        port: int = 6379,
-        db: int = 1,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        db: int = DEFAULT_DB,
         username: str | None = None,
         password: str | None = None,
         use_ssl: bool = False,
@@ -168,18 +173,7 @@ class AtomicRedisLockStore(LockStore):
         }
         if endpoint_config is not None:
             settings.update(_settings_from(endpoint_config, accepted=set(settings)))
-        self.red = redis.StrictRedis(
-            host=settings["host"],
-            port=int(settings["port"]),
-            db=int(settings["db"]),
-            username=settings["username"],
-            password=settings["password"],
-            ssl=settings["use_ssl"],
-            ssl_certfile=settings["ssl_certfile"],
-            ssl_keyfile=settings["ssl_keyfile"],
-            ssl_ca_certs=settings["ssl_ca_certs"],
-            socket_timeout=float(settings["socket_timeout"]),
-        )
+        self.red = redis_client(settings)
         self.key_prefix = _key_prefix(settings["key_prefix"])
         self._counter = self.key_prefix + "tickets"
         self._issue = self.red.register_script(_ISSUE)
@@ -230,11 +224,11 @@ class AtomicRedisLockStore(LockStore):
         pause = FIRST_POLL_SECONDS
         while True:
             ahead, left = self.tickets_ahead(conversation_id, ticket)
+            if ahead < 0:
+                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
             if ahead == 0:
                 logger.debug("Acquired lock for conversation '%s'.", conversation_id)
                 return TicketLock(conversation_id, deque([Ticket(ticket, time.time() + left)]))
-            if ahead < 0:
-                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
             logger.debug("Conversation '%s': %d ticket(s) ahead; waiting.", conversation_id, ahead)
             await asyncio.sleep(min(pause, wait_time_in_seconds))
             pause = min(pause * 2, LONGEST_POLL_SECONDS)
@@ -254,14 +248,11 @@ class AtomicRedisLockStore(LockStore):
 
     def get_lock(self, conversation_id: str) -> TicketLock | None:
         """The conversation's live tickets, in order (None when there are none)."""
-        flat = self._live(keys=[self._queue(conversation_id)], args=[self._ticket_prefix(conversation_id)])
-        if not flat:
+        live = self._live(keys=[self._queue(conversation_id)], args=[self._ticket_prefix(conversation_id)])
+        if not live:
             return None
         now = time.time()
-        tickets = [
-            Ticket(int(number), now + int(left) / 1000) for number, left in zip(flat[::2], flat[1::2], strict=True)
-        ]
-        return TicketLock(conversation_id, deque(tickets))
+        return TicketLock(conversation_id, deque(Ticket(int(number), now + int(left) / 1000) for number, left in live))
 
     def update_lock(self, conversation_id: str) -> None:
         """Expired tickets are dropped by every step already; kept for Rasa's interface."""
@@ -277,6 +268,23 @@ class AtomicRedisLockStore(LockStore):
     def save_lock(self, lock: TicketLock) -> None:
         """Writing a whole lock back is the race this store exists to avoid."""
         raise NotImplementedError("AtomicRedisLockStore changes tickets only through its atomic steps")
+
+
+def redis_client(settings: Mapping[str, Any]) -> redis.StrictRedis:
+    """The client for the constructor's settings (endpoints.yml's strings made numbers). It
+    connects at its first command, so what it was given can be read without a Redis."""
+    return redis.StrictRedis(
+        host=settings["host"],
+        port=int(settings["port"]),
+        db=int(settings["db"]),
+        username=settings["username"],
+        password=settings["password"],
+        ssl=settings["use_ssl"],
+        ssl_certfile=settings["ssl_certfile"],
+        ssl_keyfile=settings["ssl_keyfile"],
+        ssl_ca_certs=settings["ssl_ca_certs"],
+        socket_timeout=float(settings["socket_timeout"]),
+    )
 
 
 def _key_prefix(key_prefix: str | None) -> str:

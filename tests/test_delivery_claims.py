@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
@@ -100,6 +102,53 @@ def test_a_claim_token_must_fit_its_column(sqlite_store, token):
         sqlite_store.claim(MOMENT, token, LEASE, now=MOMENT)
 
 
+def test_a_claim_token_as_long_as_its_column_is_accepted(store):
+    (lead,) = queue(store, 1)
+    token = "x" * CLAIM_LENGTH
+    taken = store.claim(MOMENT, token, LEASE, now=MOMENT)
+    assert taken is not None and taken.id == lead.id
+    assert store.claim_of(lead.id) == (token, MOMENT + LEASE)
+
+
+def test_leads_created_in_the_same_instant_are_each_claimed_in_one_walk(store):
+    """The claim takes them in the order `after` walks (created_at, then id): taken in any other
+    order, the round would walk past the other one and leave it for the next round."""
+    later_id, earlier_id = "ffffffff-0000-4000-8000-000000000000", "00000000-0000-4000-8000-000000000000"
+    saved(store, make_lead(1, id=later_id, created_at=MOMENT), make_lead(2, id=earlier_id, created_at=MOMENT))
+    first = store.claim(MOMENT, "a:1:x", LEASE, now=MOMENT)
+    assert first is not None and first.id == earlier_id
+    second = store.claim(MOMENT, "a:1:y", LEASE, after=first, now=MOMENT)
+    assert second is not None and second.id == later_id
+
+
+@pytest.fixture
+def server_five_hours_behind_utc() -> Iterator[None]:
+    """The machine's local time zone set to UTC-5 (a POSIX TZ rule: no time zone database needed)."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "EST5"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TZ")
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+def test_a_lease_ends_when_it_should_whatever_the_servers_local_time_zone(store, server_five_hours_behind_utc):
+    (lead,) = queue(store, 1)
+    assert store.claim(MOMENT, "a:1:x", LEASE, now=MOMENT) is not None
+    assert store.claim_of(lead.id) == ("a:1:x", MOMENT + LEASE)
+    assert store.claim(MOMENT, "b:2:y", LEASE, now=MOMENT + LEASE - TICK) is None  # not five hours early
+
+
+def test_nobody_holds_a_lead_that_is_not_there(store):
+    """As after an erasure: the delivery round asks about a lead that is gone."""
+    assert store.claim_of("00000000-0000-4000-8000-000000000000") == (None, None)
+
+
 def test_a_claim_is_not_part_of_the_lead_nor_of_what_staff_export(store):
     (lead,) = queue(store, 1)
     taken = store.claim(MOMENT, "a:1:x", LEASE, now=MOMENT)
@@ -179,10 +228,13 @@ def test_on_postgresql_a_claim_skips_the_row_another_transaction_locks_instead_o
     try:
         with engine.connect() as holder:
             holder.execute(sa.select(leads.c.id).where(leads.c.id == first.id).with_for_update())
-            with ThreadPoolExecutor(max_workers=1) as pool:  # a claim that waited would fail here
+            pool = ThreadPoolExecutor(max_workers=1)
+            try:  # a claim that waited for the lock would time out here
                 taken = pool.submit(lead_store.claim, MOMENT, "a:1:x", LEASE, None, MOMENT).result(timeout=30)
+            finally:
+                holder.rollback()  # lets a waiting claim finish, so the test fails instead of hanging
+                pool.shutdown()
             assert taken is not None and taken.id == second.id
-            holder.rollback()
         again = lead_store.claim(MOMENT, "b:2:y", LEASE, now=MOMENT)
         assert again is not None and again.id == first.id  # free again
     finally:

@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 
 from actions.inquiry import fields, migrate
 from actions.inquiry import store as store_module
-from actions.inquiry.store import DELIVERED, PENDING, Lead, LeadStore, StoreUnavailable, metadata, utc_now
+from actions.inquiry.store import DELIVERED, PENDING, Lead, LeadStore, StoreUnavailable, as_utc, metadata, utc_now
 from tests.servers import postgres_server
 
 
@@ -330,3 +330,12 @@ def test_every_migration_can_be_undone(tmp_path):
         command.upgrade(settings, "head")
     engine.dispose()
     assert revision_of(url) == HEAD
+
+
+def test_a_time_read_back_is_aware_and_keeps_its_instant():
+    """SQLite gives back naive times (stored as UTC); PostgreSQL aware ones in its session's zone."""
+    naive = datetime(2026, 9, 1, 12, 0)
+    assert as_utc(naive) == datetime(2026, 9, 1, 12, 0, tzinfo=timezone.utc)
+    five_hours_behind = datetime(2026, 9, 1, 7, 0, tzinfo=timezone(timedelta(hours=-5)))
+    assert as_utc(five_hours_behind) == datetime(2026, 9, 1, 12, 0, tzinfo=timezone.utc)
+    assert as_utc(None) is None

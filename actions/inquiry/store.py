@@ -331,8 +331,7 @@ class LeadStore:
             row = connection.execute(query).first()
         if row is None or row.claimed_by is None:
             return None, None
-        until = row.claimed_until
-        return row.claimed_by, until.replace(tzinfo=timezone.utc) if until and until.tzinfo is None else until
+        return row.claimed_by, as_utc(row.claimed_until)
 
     def requeue(self, lead_id: str, at: datetime) -> bool:
         """Make a pending or failed lead due `at` (failed ones pending again); False for an
@@ -482,14 +481,20 @@ def _zero_freed_space(connection: Any, _record: Any) -> None:
     connection.execute("PRAGMA secure_delete=ON")
 
 
+def as_utc(stored: datetime | None) -> datetime | None:
+    """A time as read back, aware: SQLite returns naive datetimes, and every time stored here is
+    UTC; an aware one (PostgreSQL's, in its session's zone) is already the right instant."""
+    if stored is None or stored.tzinfo is not None:
+        return stored
+    return stored.replace(tzinfo=timezone.utc)
+
+
 def _lead(row: Mapping[str, Any]) -> Lead:
     data = dict(row)
     data["questions"] = json.loads(data["questions"])
     data["transcript"] = json.loads(data["transcript"])
     for key in _TIMES:
-        # SQLite returns naive datetimes; every time stored here is UTC.
-        if data[key] is not None and data[key].tzinfo is None:
-            data[key] = data[key].replace(tzinfo=timezone.utc)
+        data[key] = as_utc(data[key])
     answers = {column.name: data.pop(column.name) for column in fields.columns()}
     for key in _CLAIM_COLUMNS:  # the store's bookkeeping of who sends it now, not the lead's
         data.pop(key)
