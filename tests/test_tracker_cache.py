@@ -202,6 +202,7 @@ def test_a_save_of_a_tracker_not_built_on_the_kept_events_drops_them(store):
 
 def test_the_turn_after_a_save_reads_no_rows_and_gets_what_was_saved(store):
     """The save keeps what it wrote: the next turn of the conversation reads one indexed count."""
+    converse_with_store(store, "someone else", [*session_start(), *user("hello", "greet")])  # ids != counts
     converse_with_store(store, "visitor", [*session_start(), *user("hi", "greet")])
     tracker = retrieve(store, "visitor")
     assert tracker is not None

@@ -196,7 +196,7 @@ def test_a_message_without_text_or_with_malformed_data_is_no_message():
     odd = said("Hello.")
     serial = serialised([*session_start(), buttons_only, *user("/ask_delivery", "ask_delivery"), odd, *start()])
     serial[-len(start()) - 1]["data"] = "not a mapping"  # the "Hello." answer, its data malformed
-    textless = serialised(user("x", "greet"))[0] | {"text": None}
+    textless = serialised(user("x", "greet"))[1] | {"text": None}  # the UserUttered, text gone
     serial.insert(2, textless)
     assert [(m["role"], m["text"]) for m in transcript(serial)] == [
         ("visitor", "Is it online?"),

@@ -2,10 +2,10 @@
 
 Built from the tracker events the action server receives (the current session's), it holds
 what the visitor wrote and what the assistant answered before the form began, oldest first:
-- masked: the visitor's name, email and phone from the form wherever they appear (the
-  redaction's placeholders, "[name]"...: actions/privacy/redaction.py), and every email
-  address and phone number the visitor wrote (actions/privacy/masking.py). The assistant's
-  messages keep the college's own phone number: it is no visitor's contact detail;
+- masked by the privacy redaction (actions/privacy/redaction.py): the visitor's name, email
+  and phone from the form wherever they appear ("[name]"...), and every email address and
+  phone number in what the visitor wrote. The assistant's messages keep the college's own
+  phone number: it is no visitor's contact detail;
 - nothing from inside a form: its questions, answers and the questions asked mid-form;
 - a suggestion button clicked is shown by its title, as the visitor saw it; commands such
   as "/greet" (the widget opening) are left out;
@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from actions.privacy.masking import mask_contact_details
 from actions.privacy.personal_slots import PERSONAL_SLOTS
 from actions.privacy.redaction import redact_events
 
@@ -93,8 +92,4 @@ def transcript(events: Sequence[Mapping[str, Any]]) -> list[Message]:
     if start is None:
         return []
     before = redact_events(events, PERSONAL_SLOTS)[:start]  # the visitor's details, wherever they were
-    masked = [
-        {**message, "text": mask_contact_details(message["text"])} if message["role"] == VISITOR else message
-        for message in conversation_messages(before)
-    ]
-    return capped(masked)  # masked before it is cut: a cut never leaves half an address readable
+    return capped(conversation_messages(before))  # masked before it is cut: never half an address left
