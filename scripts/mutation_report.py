@@ -143,12 +143,18 @@ def write_survivors(mutants: list[Mutant]) -> int:
     return len(survivors)
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    """The summary; with `--pending [PACKAGE...]`, only the names of the mutants not checked yet
+    (in those packages), for `mutmut run` to finish an interrupted run where it matters first."""
     os.chdir(ROOT)  # mutmut's library finds pyproject.toml and mutants/ in the working directory
     mutants = load_mutants()
     if not mutants:
         print("No mutmut results in mutants/: run `make mutation` first.", file=sys.stderr)
         return 1
+    if argv[:1] == ["--pending"]:
+        wanted = set(argv[1:]) or set(PACKAGES)
+        print("\n".join(m.name for m in mutants if m.status == NOT_CHECKED and m.package in wanted))
+        return 0
     unchecked = sum(m.status == NOT_CHECKED for m in mutants)
     survivors = write_survivors(mutants)
     lines = [
@@ -167,4 +173,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
