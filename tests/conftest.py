@@ -6,7 +6,7 @@ import asyncio
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from actions.knowledge import KnowledgeBase, load_knowledge
 from actions.knowledge.loader import DEFAULT_DIR
 from actions.language import KnowledgeMatcher
 from actions.question_actions import ANSWER_ACTIONS
+from channels import speedups
 from tests.replies import Replies, load_replies
 from tests.servers import ACTIONS_TOKEN
 
@@ -124,3 +125,31 @@ MEASUREMENTS: list[str] = []
 def pytest_terminal_summary(terminalreporter) -> None:
     for line in MEASUREMENTS:
         terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def with_speedups() -> Iterator[None]:
+    """Rasa patched as the server runs it (channels/speedups.py); the patches are global, so
+    Rasa's own functions are put back after the test."""
+    speedups.install()
+    try:
+        yield
+    finally:
+        speedups.uninstall()
+
+
+@pytest.fixture
+def clock_west_of_utc() -> Iterator[None]:
+    """The server's local time zone five hours behind UTC (Chattanooga in winter): every time
+    must still be stored as UTC, which SQLite keeps as text without its offset."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "EST+05"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()

@@ -5,7 +5,7 @@ are new objects with the same content."""
 
 from __future__ import annotations
 
-from rasa.shared.core.events import ActionExecuted, ActionReverted, ActiveLoop, BotUttered
+from rasa.shared.core.events import ActionExecuted, ActionReverted, ActiveLoop, BotUttered, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from channels import applied_events
@@ -16,12 +16,18 @@ from tests.test_conversation_privacy import DOMAIN
 from tests.test_state_window import long_conversation, question, read_back
 
 
-def test_after_every_event_the_applied_events_are_rasas():
+def folded_event_by_event(events: list[Event]) -> AppliedEvents:
+    """The events added to a tracker one at a time; after each, the fold is Rasa's applied events."""
     folds = AppliedEvents()
     tracker = DialogueStateTracker("visitor", DOMAIN.slots)
-    for event in long_conversation():
+    for event in events:
         tracker.update(event)
         assert folds.of(tracker) == tracker.applied_events()
+    return folds
+
+
+def test_after_every_event_the_applied_events_are_rasas():
+    folds = folded_event_by_event(long_conversation())
     assert folds.started == 2  # the first event, and the form's name seen for the first time
 
 
@@ -40,14 +46,9 @@ def test_a_tracker_read_back_from_the_store_continues_the_fold_with_its_own_even
 
 def test_a_loop_named_for_the_first_time_refolds_from_the_first_event():
     """Rasa treats a loop's earlier runs by the names of every loop in the session."""
-    folds = AppliedEvents()
     events = [*session_start(), *user("hi", "greet"), ActionExecuted("other_form"), *user("more", "inform")]
     events += [ActionExecuted("other_form"), ActiveLoop("other_form")]
-    tracker = DialogueStateTracker("visitor", DOMAIN.slots)
-    for event in events:
-        tracker.update(event)
-        assert folds.of(tracker) == tracker.applied_events()
-    assert folds.started == 2
+    assert folded_event_by_event(events).started == 2
 
 
 def test_another_history_under_the_same_id_is_folded_afresh_and_the_list_is_a_copy():
@@ -91,12 +92,7 @@ def test_after_every_event_of_a_reverted_action_the_applied_events_are_rasas():
     events = [*session_start(), *question("hi", "greet", "hello"), *user("how long?", "ask_duration")]
     events += [ActionExecuted("action_answer_ask_duration"), BotUttered("two years"), ActionReverted()]
     events += [ActionExecuted("action_listen"), *user("online?", "ask_delivery"), ActionReverted()]
-    folds = AppliedEvents()
-    tracker = DialogueStateTracker("visitor", DOMAIN.slots)
-    for event in events:
-        tracker.update(event)
-        assert folds.of(tracker) == tracker.applied_events()
-    assert folds.started == 1
+    assert folded_event_by_event(events).started == 1
 
 
 def test_a_shorter_history_under_the_same_id_is_folded_afresh():

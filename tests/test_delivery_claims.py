@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
@@ -121,23 +119,7 @@ def test_leads_created_in_the_same_instant_are_each_claimed_in_one_walk(store):
     assert second is not None and second.id == later_id
 
 
-@pytest.fixture
-def server_five_hours_behind_utc() -> Iterator[None]:
-    """The machine's local time zone set to UTC-5 (a POSIX TZ rule: no time zone database needed)."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "EST5"
-    time.tzset()
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("TZ")
-        else:
-            os.environ["TZ"] = before
-        time.tzset()
-
-
-def test_a_lease_ends_when_it_should_whatever_the_servers_local_time_zone(store, server_five_hours_behind_utc):
+def test_a_lease_ends_when_it_should_whatever_the_servers_local_time_zone(store, clock_west_of_utc):
     (lead,) = queue(store, 1)
     assert store.claim(MOMENT, "a:1:x", LEASE, now=MOMENT) is not None
     assert store.claim_of(lead.id) == ("a:1:x", MOMENT + LEASE)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,16 +59,6 @@ class Model:
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Model:
     return Model(tmp_path_factory.mktemp("model"))
-
-
-@pytest.fixture
-def installed() -> Iterator[None]:
-    """The patches are global: installed for one test, Rasa's own functions put back after it."""
-    speedups.install()
-    try:
-        yield
-    finally:
-        speedups.uninstall()
 
 
 def with_featurizer(policy: Policy, featurizer: Any) -> Policy:
@@ -135,7 +124,7 @@ def last_of_rasas_states(policy: Policy, tracker: DialogueStateTracker, domain: 
 @pytest.mark.parametrize("use_text", [False, True], ids=["intent", "text"])
 @pytest.mark.parametrize("with_rule_only_data", [True, False], ids=["rule-only-data", "no-rule-only-data"])
 def test_the_windowed_policies_get_exactly_rasas_last_states(
-    installed, model, conversation, policy_name, use_text, with_rule_only_data
+    with_speedups, model, conversation, policy_name, use_text, with_rule_only_data
 ):
     policy = getattr(model, policy_name)
     rule_only = model.rule_only_data if with_rule_only_data else None
@@ -154,7 +143,7 @@ def test_the_windowed_policies_get_exactly_rasas_last_states(
 
 
 @pytest.mark.parametrize("policy_name", ["memoization", "rules"])
-def test_by_default_the_last_message_is_given_as_its_intent_as_rasa_does(installed, model, policy_name):
+def test_by_default_the_last_message_is_given_as_its_intent_as_rasa_does(with_speedups, model, policy_name):
     policy = getattr(model, policy_name)
     events = questions_then_a_message()
     got = speedups.prediction_states(policy, tracker("default", events, model.domain), model.domain)
@@ -162,7 +151,7 @@ def test_by_default_the_last_message_is_given_as_its_intent_as_rasa_does(install
     assert got[-1]["user"]["intent"] == "ask_duration" and "text" not in got[-1]["user"]
 
 
-def test_the_states_of_the_next_turn_continue_the_walk(installed, model):
+def test_the_states_of_the_next_turn_continue_the_walk(with_speedups, model):
     events = questions_then_a_message()
     ours = tracker("next-turn", events[:-2], model.domain)
     speedups.prediction_states(model.memoization, ours, model.domain)
@@ -178,7 +167,7 @@ def test_the_states_of_the_next_turn_continue_the_walk(installed, model):
 @pytest.mark.parametrize("use_text", [False, True], ids=["intent", "text"])
 @pytest.mark.parametrize("with_rule_only_data", [True, False], ids=["rule-only-data", "no-rule-only-data"])
 def test_a_policy_with_another_featurizer_gets_rasas_own_states(
-    installed, model, conversation, use_text, with_rule_only_data
+    with_speedups, model, conversation, use_text, with_rule_only_data
 ):
     """As TEDPolicy: the whole dialogue, from Rasa's own code, with the arguments it was given."""
     policy = full_dialogue(model.memoization)
@@ -197,7 +186,7 @@ def test_a_policy_with_another_featurizer_gets_rasas_own_states(
 
 
 @pytest.mark.parametrize("policy_name", ["memoization", "rules"])
-def test_a_tracker_subclass_gets_rasas_own_states(installed, model, policy_name):
+def test_a_tracker_subclass_gets_rasas_own_states(with_speedups, model, policy_name):
     """Training's trackers (TrackerWithCachedStates) keep Rasa's path."""
     policy = getattr(model, policy_name)
     events = questions_then_a_message()
@@ -215,7 +204,7 @@ def test_a_tracker_subclass_gets_rasas_own_states(installed, model, policy_name)
     assert speedups._walks.started == started
 
 
-def test_the_conversations_exercise_what_the_states_depend_on(installed, model):
+def test_the_conversations_exercise_what_the_states_depend_on(with_speedups, model):
     """Each argument changes Rasa's states here, so a windowed state that ignored one would differ."""
     memo, domain = model.memoization, model.domain
     for name, make in CONVERSATIONS.items():
@@ -317,7 +306,7 @@ def action(name: str, **endpoint: Any) -> RemoteAction:
 
 
 @pytest.mark.parametrize("selective", [False, True], ids=["whole-domain", "selective-domain"])
-def test_an_action_gets_rasas_request_with_the_latest_turns_events_only(installed, model, selective):
+def test_an_action_gets_rasas_request_with_the_latest_turns_events_only(with_speedups, model, selective):
     earlier = [*session_start(), *turn_events(), SlotSet("offered_inquiry", True)]
     latest = turn_events()
     conversation = tracker("call", [*earlier, *latest], model.domain)
@@ -331,7 +320,7 @@ def test_an_action_gets_rasas_request_with_the_latest_turns_events_only(installe
     assert ("domain" in got) is not selective
 
 
-def test_an_action_declaring_it_needs_the_domain_gets_it_with_selective_domain(installed):
+def test_an_action_declaring_it_needs_the_domain_gets_it_with_selective_domain(with_speedups):
     domain = Domain.from_dict({"actions": [{"action_answer_duration": {"send_domain": True}}, "action_answer_campus"]})
     conversation = DialogueStateTracker.from_events("needs-domain", turn_events())
     needs = speedups.action_call_format(
@@ -344,7 +333,7 @@ def test_an_action_declaring_it_needs_the_domain_gets_it_with_selective_domain(i
     assert "domain" not in other
 
 
-def test_the_submitting_action_gets_rasas_request_with_every_event(installed, model):
+def test_the_submitting_action_gets_rasas_request_with_every_event(with_speedups, model):
     events = [*in_the_form(), *turn_events()]
     conversation = tracker("submit", events, model.domain)
     submit = action("action_submit_inquiry")
@@ -356,7 +345,7 @@ def test_the_submitting_action_gets_rasas_request_with_every_event(installed, mo
 # The applied events
 
 
-def test_a_plain_tracker_gets_its_applied_events_extended_turn_by_turn(installed, model):
+def test_a_plain_tracker_gets_its_applied_events_extended_turn_by_turn(with_speedups, model):
     events = questions_then_a_message()
     conversation = tracker("applied", events, model.domain)
     held = len(speedups._applied)
@@ -365,7 +354,7 @@ def test_a_plain_tracker_gets_its_applied_events_extended_turn_by_turn(installed
     assert len(speedups._applied) == held + 1
 
 
-def test_a_tracker_subclass_gets_rasas_own_applied_events(installed, model):
+def test_a_tracker_subclass_gets_rasas_own_applied_events(with_speedups, model):
     events = questions_then_a_message()
     cached = cached_states("training", events, model)
     held = len(speedups._applied)

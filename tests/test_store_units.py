@@ -5,8 +5,6 @@ not on UTC. Fast on SQLite; the slow suite runs them on PostgreSQL too (tests/te
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -27,23 +25,6 @@ def sqlite_store(tmp_path) -> Iterator[LeadStore]:
     lead_store = LeadStore(f"sqlite:///{tmp_path / 'leads.sqlite3'}")
     yield lead_store
     lead_store.dispose()
-
-
-@pytest.fixture
-def clock_west_of_utc() -> Iterator[None]:
-    """The server's local time zone five hours behind UTC (Chattanooga in winter): every time
-    must still be stored as UTC, which SQLite keeps as text without its offset."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "EST+05"
-    time.tzset()
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["TZ"]
-        else:
-            os.environ["TZ"] = before
-        time.tzset()
 
 
 def uuid_with(n: int, first: str = "0") -> str:

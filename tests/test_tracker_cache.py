@@ -35,15 +35,6 @@ class Clock:
 
 
 @pytest.fixture
-def with_speedups() -> Iterator[None]:
-    speedups.install()
-    try:
-        yield
-    finally:
-        speedups.uninstall()
-
-
-@pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "conversations.sqlite3"
 
